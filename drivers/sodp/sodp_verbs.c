@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The ib_device: its attributes, ports, user contexts and protection
+ * domains, and its registration with ib_core.
+ *
+ * Only what works is advertised: a capability appears in query_device or
+ * query_port in the same change that makes it work.
+ */
+
+#include <linux/rtnetlink.h>
+#include <net/addrconf.h>
+#include <rdma/ib_addr.h>
+#include <rdma/ib_mad.h>
+#include <rdma/uverbs_ioctl.h>
+
+#include "sodp.h"
+
+static int sodp_query_device(struct ib_device *ibdev,
+			     struct ib_device_attr *attr,
+			     struct ib_udata *udata)
+{
+	if (udata && (udata->inlen || udata->outlen))
+		return -EINVAL;
+
+	memset(attr, 0, sizeof(*attr));
+	attr->fw_ver = 0;
+	attr->sys_image_guid = ibdev->node_guid;
+	attr->vendor_id = SODP_VENDOR_ID;
+	attr->vendor_part_id = SODP_VENDOR_PART_ID;
+	attr->hw_ver = 0;
+	attr->max_pd = SODP_MAX_PD;
+	attr->max_pkeys = SODP_PKEY_TBL_LEN;
+	attr->kernel_cap_flags = IBK_ALLOW_USER_UNREG;
+	return 0;
+}
+
+static int sodp_query_port(struct ib_device *ibdev, u32 port_num,
+			   struct ib_port_attr *attr)
+{
+	struct net_device *ndev = to_sdev(ibdev)->ndev;
+
+	/* ib_core validates port_num and zeroes *attr before calling us. */
+	attr->gid_tbl_len = SODP_GID_TBL_LEN;
+	attr->pkey_tbl_len = SODP_PKEY_TBL_LEN;
+	attr->max_mtu = IB_MTU_4096;
+	attr->active_mtu = ib_mtu_int_to_enum(iboe_get_mtu(READ_ONCE(ndev->mtu)));
+	attr->max_msg_sz = 0;	/* no queue pairs yet */
+	attr->state = sodp_netdev_port_state(ndev);
+	if (attr->state == IB_PORT_ACTIVE)
+		attr->phys_state = IB_PORT_PHYS_STATE_LINK_UP;
+	else if (netif_running(ndev))
+		attr->phys_state = IB_PORT_PHYS_STATE_POLLING;
+	else
+		attr->phys_state = IB_PORT_PHYS_STATE_DISABLED;
+	attr->lid = 0;
+	attr->sm_lid = 0;
+	attr->lmc = 0;
+
+	/* Takes RTNL: nothing of ours is held here. */
+	return ib_get_eth_speed(ibdev, port_num, &attr->active_speed,
+				&attr->active_width);
+}
+
+static int sodp_get_port_immutable(struct ib_device *ibdev, u32 port_num,
+				   struct ib_port_immutable *immutable)
+{
+	/*
+	 * Fixed for the device's life; the values must agree with
+	 * sodp_query_port(). No ib_query_port() here: the netdev may be
+	 * down while ib_core sets the device up.
+	 */
+	immutable->pkey_tbl_len = SODP_PKEY_TBL_LEN;
+	immutable->gid_tbl_len = SODP_GID_TBL_LEN;
+	immutable->core_cap_flags = RDMA_CORE_PORT_IBA_ROCE_UDP_ENCAP;
+	immutable->max_mad_size = IB_MGMT_MAD_SIZE;
+	return 0;
+}
+
+static enum rdma_link_layer sodp_get_link_layer(struct ib_device *ibdev,
+						u32 port_num)
+{
+	return IB_LINK_LAYER_ETHERNET;
+}
+
+static int sodp_query_pkey(struct ib_device *ibdev, u32 port_num, u16 index,
+			   u16 *pkey)
+{
+	if (index >= SODP_PKEY_TBL_LEN)
+		return -EINVAL;
+	*pkey = IB_DEFAULT_PKEY_FULL;
+	return 0;
+}
+
+static void sodp_get_dev_fw_str(struct ib_device *ibdev, char *str)
+{
+	snprintf(str, IB_FW_VERSION_NAME_MAX, "%s", SODP_DRV_VERSION);
+}
+
+static int sodp_alloc_ucontext(struct ib_ucontext *ibuc,
+			       struct ib_udata *udata)
+{
+	struct sodp_alloc_ucontext_resp resp = {};
+	struct sodp_alloc_ucontext_req req;
+	int err;
+
+	if (udata->inlen < sizeof(req))
+		return -EINVAL;
+	err = ib_copy_from_udata(&req, udata, sizeof(req));
+	if (err)
+		return err;
+	if (req.abi_version != SODP_ABI_VERSION || req.reserved)
+		return -EINVAL;
+	/* A newer provider may append fields; they must be zero for us. */
+	if (udata->inlen > sizeof(req) &&
+	    !ib_is_udata_cleared(udata, sizeof(req),
+				 udata->inlen - sizeof(req)))
+		return -EOPNOTSUPP;
+
+	resp.abi_version = SODP_ABI_VERSION;
+	resp.caps = 0;
+	err = ib_copy_to_udata(udata, &resp, min(udata->outlen, sizeof(resp)));
+	if (err)
+		return err;
+
+	atomic_inc(&sodp_objs.ucontexts);
+	return 0;
+}
+
+static void sodp_dealloc_ucontext(struct ib_ucontext *ibuc)
+{
+	atomic_dec(&sodp_objs.ucontexts);
+}
+
+static int sodp_alloc_pd(struct ib_pd *ibpd, struct ib_udata *udata)
+{
+	struct sodp_dev *sdev = to_sdev(ibpd->device);
+	struct sodp_pd *pd = to_spd(ibpd);
+	struct sodp_alloc_pd_resp resp = {};
+	int id, err;
+
+	id = ida_alloc_range(&sdev->pd_ida, 1, SODP_MAX_PD, GFP_KERNEL);
+	if (id < 0)
+		return id == -ENOSPC ? -ENOMEM : id;
+	pd->pdn = id;
+
+	if (udata) {
+		resp.pdn = pd->pdn;
+		err = ib_copy_to_udata(udata, &resp,
+				       min(udata->outlen, sizeof(resp)));
+		if (err)
+			goto err_free_id;
+	}
+
+	atomic_inc(&sodp_objs.pds);
+	return 0;
+
+err_free_id:
+	ida_free(&sdev->pd_ida, pd->pdn);
+	return err;
+}
+
+static int sodp_dealloc_pd(struct ib_pd *ibpd, struct ib_udata *udata)
+{
+	struct sodp_dev *sdev = to_sdev(ibpd->device);
+
+	ida_free(&sdev->pd_ida, to_spd(ibpd)->pdn);
+	atomic_dec(&sodp_objs.pds);
+	return 0;
+}
+
+static ssize_t parent_show(struct device *device,
+			   struct device_attribute *attr, char *buf)
+{
+	struct sodp_dev *sdev =
+		rdma_device_to_drv_device(device, struct sodp_dev, ibdev);
+
+	return sysfs_emit(buf, "%s\n", netdev_name(sdev->ndev));
+}
+static DEVICE_ATTR_RO(parent);
+
+static ssize_t sodp_abi_version_show(struct device *device,
+				     struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", SODP_ABI_VERSION);
+}
+
+/* The provider matches devices on this file: see sodp-abi.h. */
+static struct device_attribute dev_attr_sodp_abi_version =
+	__ATTR(sodp_abi_version, 0444, sodp_abi_version_show, NULL);
+
+static struct attribute *sodp_dev_attributes[] = {
+	&dev_attr_parent.attr,
+	&dev_attr_sodp_abi_version.attr,
+	NULL,
+};
+
+static const struct attribute_group sodp_attr_group = {
+	.attrs = sodp_dev_attributes,
+};
+
+static const struct ib_device_ops sodp_dev_ops = {
+	.owner = THIS_MODULE,
+	.driver_id = RDMA_DRIVER_UNKNOWN,
+	.uverbs_abi_ver = SODP_ABI_VERSION,
+
+	.device_group = &sodp_attr_group,
+
+	.alloc_pd = sodp_alloc_pd,
+	.alloc_ucontext = sodp_alloc_ucontext,
+	.dealloc_driver = sodp_dealloc_driver,
+	.dealloc_pd = sodp_dealloc_pd,
+	.dealloc_ucontext = sodp_dealloc_ucontext,
+	.get_dev_fw_str = sodp_get_dev_fw_str,
+	.get_link_layer = sodp_get_link_layer,
+	.get_port_immutable = sodp_get_port_immutable,
+	.query_device = sodp_query_device,
+	.query_pkey = sodp_query_pkey,
+	.query_port = sodp_query_port,
+
+	INIT_RDMA_OBJ_SIZE(ib_pd, sodp_pd, ibpd),
+	INIT_RDMA_OBJ_SIZE(ib_ucontext, sodp_ucontext, ibuc),
+};
+
+/**
+ * sodp_register_device - set up and register a new device with ib_core
+ * @sdev: allocated with ib_alloc_device(), on sodp_dev_list
+ * @ibdev_name: the name "rdma link add" was given
+ *
+ * On failure the caller still owns @sdev and frees it with
+ * ib_dealloc_device().
+ */
+int sodp_register_device(struct sodp_dev *sdev, const char *ibdev_name)
+{
+	struct ib_device *ibdev = &sdev->ibdev;
+	struct net_device *ndev = sdev->ndev;
+	int err;
+
+	strscpy(ibdev->node_desc, "sodp", sizeof(ibdev->node_desc));
+	ibdev->node_type = RDMA_NODE_IB_CA;
+	ibdev->phys_port_cnt = 1;
+	ibdev->num_comp_vectors = 1;
+	ibdev->local_dma_lkey = 0;
+	addrconf_addr_eui48((unsigned char *)&ibdev->node_guid,
+			    ndev->dev_addr);
+	sdev->port_state = sodp_netdev_port_state(ndev);
+
+	ib_set_device_ops(ibdev, &sodp_dev_ops);
+
+	err = ib_device_set_netdev(ibdev, ndev, SODP_PORT);
+	if (err)
+		return err;
+
+	err = ib_register_device(ibdev, ibdev_name, NULL);
+	if (err)
+		return err;
+
+	/*
+	 * The notifier could not see the device before it was registered;
+	 * catch up with any link change it missed.
+	 */
+	rtnl_lock();
+	sodp_port_event(sdev, sodp_netdev_port_state(ndev));
+	rtnl_unlock();
+	return 0;
+}
