@@ -31,6 +31,8 @@
 
 #define SODP_DRV_NAME		"sodp"
 #define SODP_DRV_VERSION	"0.1.0"
+/* The same version as ib_device_attr.fw_ver wants it: 16:16:16 bits. */
+#define SODP_FW_VER		(((u64)0 << 32) | (1 << 16) | 0)
 
 #define SODP_PORT		1
 #define SODP_GID_TBL_LEN	256
