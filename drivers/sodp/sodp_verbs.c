@@ -34,6 +34,17 @@ static int sodp_query_device(struct ib_device *ibdev,
 	return 0;
 }
 
+/*
+ * The largest IB MTU whose RoCEv2 packet (GRH, UDP, BTH, extended headers and
+ * ICRC included) fits the netdev's MTU; 256 at the least, as rxe reports.
+ */
+static enum ib_mtu sodp_active_mtu(struct net_device *ndev)
+{
+	enum ib_mtu mtu = iboe_get_mtu(READ_ONCE(ndev->mtu));
+
+	return mtu ? mtu : IB_MTU_256;
+}
+
 static int sodp_query_port(struct ib_device *ibdev, u32 port_num,
 			   struct ib_port_attr *attr)
 {
@@ -43,7 +54,7 @@ static int sodp_query_port(struct ib_device *ibdev, u32 port_num,
 	attr->gid_tbl_len = SODP_GID_TBL_LEN;
 	attr->pkey_tbl_len = SODP_PKEY_TBL_LEN;
 	attr->max_mtu = IB_MTU_4096;
-	attr->active_mtu = ib_mtu_int_to_enum(iboe_get_mtu(READ_ONCE(ndev->mtu)));
+	attr->active_mtu = sodp_active_mtu(ndev);
 	attr->max_msg_sz = 0;	/* no queue pairs yet */
 	attr->state = sodp_netdev_port_state(ndev);
 	if (attr->state == IB_PORT_ACTIVE)

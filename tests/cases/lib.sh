@@ -1,0 +1,97 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# shellcheck shell=bash
+#
+# Helpers for test cases. Cases run inside the guest (see tests/run), as
+# root, with bash; they print one line per assertion:
+#   ok - <what>            or
+#   not ok - <what>: <why>
+# and nothing else on stdout that starts with "ok" or "not ok".
+#
+# Environment set by tests/cases/run-case:
+#   SODP_BUILD   the CMake build directory (provider and test programs)
+#   SODP_KVER    the guest's kernel release
+
+SODP_FAILS=0
+export RDMAV_DRIVERS="$SODP_BUILD/lib/libsodp"
+export PATH="$SODP_BUILD/bin:$PATH"
+
+ok()     { echo "ok - $1"; }
+not_ok() { echo "not ok - $1${2:+: $2}"; SODP_FAILS=$((SODP_FAILS + 1)); }
+
+# check NAME CMD...: passes if CMD exits 0; on failure shows its output.
+check() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		ok "$name"
+	else
+		not_ok "$name" "'$*' exited $?: $(echo "$out" | tail -n 5 | tr '\n' '|')"
+	fi
+}
+
+# check_out NAME REGEX CMD...: CMD exits 0 and its output matches REGEX
+# (grep -E, any line).
+check_out() {
+	local name=$1 re=$2 out rc=0
+	shift 2
+	out=$("$@" 2>&1) || rc=$?
+	if [ "$rc" -eq 0 ] && grep -Eq -- "$re" <<<"$out"; then
+		ok "$name"
+	else
+		not_ok "$name" "rc=$rc, /$re/ not in: $(echo "$out" | head -n 40 | tr '\n' '|')"
+	fi
+}
+
+# check_fail NAME REGEX CMD...: CMD fails and its output matches REGEX.
+check_fail() {
+	local name=$1 re=$2 out rc=0
+	shift 2
+	out=$("$@" 2>&1) || rc=$?
+	if [ "$rc" -ne 0 ] && grep -Eq -- "$re" <<<"$out"; then
+		ok "$name"
+	else
+		not_ok "$name" "rc=$rc, /$re/ not in: $(echo "$out" | tr '\n' '|')"
+	fi
+}
+
+# check_eq NAME WANT GOT
+check_eq() {
+	if [ "$2" == "$3" ]; then
+		ok "$1"
+	else
+		not_ok "$1" "want '$2', got '$3'"
+	fi
+}
+
+# Kernel log hygiene: remember where the log is now; dmesg_clean reports
+# anything since then at level err or worse, and any WARN/BUG/oops.
+dmesg_mark() { SODP_DMESG_MARK=$(dmesg | wc -l); }
+dmesg_since() { dmesg | tail -n "+$((SODP_DMESG_MARK + 1))"; }
+dmesg_clean() {
+	local bad
+	bad=$( { dmesg --level=emerg,alert,crit,err | tail -n "+$((SODP_DMESG_ERR_MARK + 1))";
+		 dmesg_since | grep -E 'WARNING:|BUG:|Oops|Call Trace|general protection|leaked'; } | head -n 20)
+	if [ -z "$bad" ]; then
+		ok "${1:-kernel log has nothing at err level or above, no WARN/BUG}"
+	else
+		not_ok "${1:-kernel log clean}" "$(echo "$bad" | tr '\n' '|')"
+	fi
+}
+dmesg_start() {
+	dmesg_mark
+	SODP_DMESG_ERR_MARK=$(dmesg --level=emerg,alert,crit,err | wc -l)
+}
+
+# Live sodp objects from debugfs: sodp_objects devices|ucontexts|pds
+sodp_objects() {
+	awk -v k="$1" '$1 == k { print $2 }' /sys/kernel/debug/sodp/objects
+}
+
+sodp_load() { modprobe sodp; }
+
+# Bring up the guest's eth0 the way every case expects it.
+eth0_up() { ip link set eth0 up; }
+
+finish() {
+	exit $((SODP_FAILS > 0))
+}
