@@ -234,8 +234,14 @@ set(SODP_IBVERBS_LINK sodp::ibverbs)
 get_filename_component(_sodp_lib_dir "${_sodp_lib_real}" DIRECTORY)
 set(SODP_PROVIDER_DIR "${_sodp_lib_dir}/libibverbs" CACHE PATH
   "Where cmake --install puts libsodp${SODP_IBVERBS_PROVIDER_SUFFIX} (libibverbs' provider directory)")
-set(SODP_DRIVER_CONF_DIR "${CMAKE_INSTALL_FULL_SYSCONFDIR}/libibverbs.d" CACHE PATH
-  "Where cmake --install puts sodp.driver (libibverbs reads /etc/libibverbs.d)")
+# Empty means "<sysconfdir>/libibverbs.d", worked out at every configure so
+# that changing CMAKE_INSTALL_PREFIX later takes effect (a cached default
+# would keep the first prefix's path).
+set(SODP_DRIVER_CONF_DIR "" CACHE PATH
+  "Where cmake --install puts sodp.driver; empty: <sysconfdir>/libibverbs.d (libibverbs reads /etc/libibverbs.d)")
+if(NOT SODP_DRIVER_CONF_DIR)
+  set(SODP_DRIVER_CONF_DIR "${CMAKE_INSTALL_FULL_SYSCONFDIR}/libibverbs.d")
+endif()
 if(NOT IS_DIRECTORY "${SODP_PROVIDER_DIR}")
   message(STATUS "sodp: note: provider directory ${SODP_PROVIDER_DIR} does not exist (yet)")
 endif()

@@ -55,6 +55,22 @@ check_out "1000 PDs from userspace" '^ok 1000 pds' sodp_verbs_check sodp0 pd 100
 check_eq "no PD or ucontext left" "0 0" "$(sodp_objects pds) $(sodp_objects ucontexts)"
 check_out "verbs not implemented yet fail with EOPNOTSUPP" '^ok' sodp_verbs_check sodp0 unsupported
 
+# What "cmake --install" puts in place (tests/run installs into a staging
+# root) is where libibverbs looks: overlay the guest's provider directories
+# with copies that add the installed files, then use no RDMAV_DRIVERS.
+provdir=$(dirname "$(readlink -f /usr/lib/x86_64-linux-gnu/libibverbs.so.1)")/libibverbs
+inst=$SODP_BUILD/install-root
+check "cmake --install put libsodp-rdmav34.so in $provdir" test -f "$inst$provdir/libsodp-rdmav34.so"
+check_eq "cmake --install put /etc/libibverbs.d/sodp.driver" "driver sodp" "$(cat "$inst/etc/libibverbs.d/sodp.driver")"
+mkdir -p /tmp/inst/etc /tmp/inst/lib
+cp -a /etc/libibverbs.d/. "$inst/etc/libibverbs.d/." /tmp/inst/etc/
+cp -a "$provdir/." "$inst$provdir/." /tmp/inst/lib/
+mount --bind /tmp/inst/etc /etc/libibverbs.d && mount --bind /tmp/inst/lib "$provdir"
+check_out "installed provider: ibv_devices lists sodp0 without RDMAV_DRIVERS" '^\s+sodp0\s' \
+	env -u RDMAV_DRIVERS ibv_devices
+check_out "installed provider: ibv_devinfo works" 'PORT_ACTIVE' env -u RDMAV_DRIVERS ibv_devinfo -d sodp0
+umount "$provdir" /etc/libibverbs.d
+
 # A renamed device is still matched by the provider (it matches on
 # sodp_abi_version, never on the name).
 check "rdma dev set sodp0 name roce7" rdma dev set sodp0 name roce7
