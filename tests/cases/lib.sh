@@ -30,27 +30,17 @@ check() {
 }
 
 # check_out NAME REGEX CMD...: CMD exits 0 and its output matches REGEX
-# (grep -E, any line).
-check_out() {
-	local name=$1 re=$2 out rc=0
-	shift 2
+# (grep -E, any line). check_fail: CMD fails and its output matches REGEX.
+check_out() { check_re 0 "$@"; }
+check_fail() { check_re 1 "$@"; }
+check_re() { # check_re WANT_FAIL(0|1) NAME REGEX CMD...
+	local want_fail=$1 name=$2 re=$3 out rc=0
+	shift 3
 	out=$("$@" 2>&1) || rc=$?
-	if [ "$rc" -eq 0 ] && grep -Eq -- "$re" <<<"$out"; then
+	if [ $((rc != 0)) -eq "$want_fail" ] && grep -Eq -- "$re" <<<"$out"; then
 		ok "$name"
 	else
 		not_ok "$name" "rc=$rc, /$re/ not in: $(echo "$out" | head -n 40 | tr '\n' '|')"
-	fi
-}
-
-# check_fail NAME REGEX CMD...: CMD fails and its output matches REGEX.
-check_fail() {
-	local name=$1 re=$2 out rc=0
-	shift 2
-	out=$("$@" 2>&1) || rc=$?
-	if [ "$rc" -ne 0 ] && grep -Eq -- "$re" <<<"$out"; then
-		ok "$name"
-	else
-		not_ok "$name" "rc=$rc, /$re/ not in: $(echo "$out" | tr '\n' '|')"
 	fi
 }
 
