@@ -21,7 +21,8 @@ enum ib_port_state sodp_netdev_port_state(struct net_device *ndev)
 
 /*
  * Record @state and raise the matching port event if it changed. Called with
- * RTNL held from the notifier; the state is only read without it.
+ * RTNL held from the notifier; the state is only read without it. Where
+ * ib_core raises these events itself (see sodp_compat.h), it does nothing.
  */
 void sodp_port_event(struct sodp_dev *sdev, enum ib_port_state state)
 {
@@ -31,6 +32,9 @@ void sodp_port_event(struct sodp_dev *sdev, enum ib_port_state state)
 	};
 
 	ASSERT_RTNL();
+
+	if (sodp_core_raises_port_events())
+		return;
 
 	if (READ_ONCE(sdev->port_state) == state)
 		return;

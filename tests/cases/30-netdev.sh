@@ -12,7 +12,7 @@ gids() { cat "$port"/gids/* 2>/dev/null | grep -v '^0000:0000:0000:0000:0000:000
 log=/tmp/events.log
 
 # Port events: link down, then up.
-sodp_verbs_check sodp0 events 2 20000 >"$log" 2>&1 &
+sodp_verbs_check sodp0 events 2 60000 >"$log" 2>&1 &
 evpid=$!
 for _ in $(seq 50); do grep -q ready "$log" && break; sleep 0.1; done
 ip link set eth0 down
@@ -48,7 +48,7 @@ check_out "MTU 1280: active_mtu 1024" 'active_mtu:\s+1024 \(3\)' ibv_devinfo -d 
 ip link set eth0 mtu 1500
 
 # GID table: IPv4-mapped entries come and go with addresses.
-sodp_verbs_check sodp0 events 1 20000 >"$log" 2>&1 &
+sodp_verbs_check sodp0 events 1 60000 >"$log" 2>&1 &
 evpid=$!
 for _ in $(seq 50); do grep -q ready "$log" && break; sleep 0.1; done
 ip addr add 198.51.100.7/24 dev eth0
