@@ -11,6 +11,7 @@
 #include <rdma/rdma_netlink.h>
 
 #include "sodp.h"
+#include "sodp_odp.h"
 
 struct sodp_obj_counts sodp_objs;
 
@@ -212,10 +213,18 @@ static int __init sodp_init(void)
 		return err;
 
 	sodp_debugfs_init();
+	err = sodp_odp_init();
+	if (err)
+		goto err_debugfs;
 	rdma_link_register(&sodp_link_ops);
 	pr_info("%s: loaded, version %s, ABI %u\n", SODP_DRV_NAME,
 		SODP_DRV_VERSION, SODP_ABI_VERSION);
 	return 0;
+
+err_debugfs:
+	sodp_debugfs_exit();
+	sodp_net_exit();
+	return err;
 }
 
 static void __exit sodp_exit(void)
@@ -226,6 +235,7 @@ static void __exit sodp_exit(void)
 	sodp_net_exit();
 
 	sodp_unregister_all();
+	sodp_odp_exit();
 	sodp_debugfs_exit();
 	sodp_check_leaks();
 	pr_info("%s: unloaded\n", SODP_DRV_NAME);

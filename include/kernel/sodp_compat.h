@@ -9,8 +9,29 @@
 #ifndef SODP_COMPAT_H
 #define SODP_COMPAT_H
 
+#include <linux/string.h>
 #include <linux/version.h>
 #include <rdma/ib_verbs.h>
+
+/*
+ * hmm_range_fault() (the ODP layer, sodp_odp.c).
+ *
+ * The call, struct hmm_range and the output flags the layer reads
+ * (HMM_PFN_VALID, HMM_PFN_WRITE, HMM_PFN_ERROR, the map order through
+ * hmm_pfn_to_map_order(), the page through hmm_pfn_to_page()) are the same
+ * on 6.1, 6.12 and 7.3, but the encoding moved: 7.3 adds HMM_PFN_DMA_MAPPED,
+ * HMM_PFN_P2PDMA and HMM_PFN_P2PDMA_BUS, which are sticky (carried from an
+ * entry's input to its output), and moves HMM_PFN_ORDER_SHIFT from
+ * BITS_PER_LONG - 8 to BITS_PER_LONG - 11. So the layer never decodes bits
+ * itself, and it zeroes the array before every call: requests come from
+ * default_flags only (pfn_flags_mask 0), and no stale sticky bit can come
+ * back. Doing it on every kernel needs no version test.
+ */
+static inline void sodp_hmm_pfns_reset(unsigned long *hmm_pfns,
+				       unsigned long npages)
+{
+	memset(hmm_pfns, 0, npages * sizeof(*hmm_pfns));
+}
 
 /*
  * Port state events (sodp_net.c). Since 6.14 ("RDMA/core: Support link
