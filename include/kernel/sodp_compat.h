@@ -41,9 +41,15 @@ static inline void sodp_hmm_pfns_reset(unsigned long *hmm_pfns,
  * that raises them too sends each event twice: seen on 7.3.4 (two of each),
  * while 6.12.117 raised none of its own.
  */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 14, 0)
+#define SODP_CORE_RAISES_PORT_EVENTS	true
+#else
+#define SODP_CORE_RAISES_PORT_EVENTS	false
+#endif
+
 static inline bool sodp_core_raises_port_events(void)
 {
-	return LINUX_VERSION_CODE >= KERNEL_VERSION(6, 14, 0);
+	return SODP_CORE_RAISES_PORT_EVENTS;
 }
 
 #endif /* SODP_COMPAT_H */

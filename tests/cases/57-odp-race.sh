@@ -4,43 +4,8 @@
 # memory while other threads drive device reads and writes; no stale data,
 # no oops; then the region is destroyed under running reads.
 
-# odp SCENARIO ARGS...: runs sodp_odp_check, passes its assertions on.
-odp() {
-	local out rc=0 line
-	out=$(sodp_odp_check "$@" 2>&1) || rc=$?
-	while IFS= read -r line; do
-		case $line in
-		"ok - "*) echo "$line" ;;
-		"not ok - "*) echo "$line"; SODP_FAILS=$((SODP_FAILS + 1)) ;;
-		"#"*) echo "$line" ;;
-		*) echo "# $line" ;;
-		esac
-	done <<<"$out"
-	if [ "$rc" -ne 0 ] && ! grep -q '^not ok - ' <<<"$out"; then
-		not_ok "sodp_odp_check $*" "exited $rc"
-	fi
-}
-# Live ODP objects (debugfs sodp/odp), all four counts on one line.
-odp_objects() {
-	awk '{ printf "%s%s", sep, $2; sep = " " } END { print "" }' /sys/kernel/debug/sodp/odp
-}
-# odp_no_objects WHAT: waits up to 10 s for deferred work, then checks.
-odp_no_objects() {
-	local _
-	for _ in $(seq 100); do
-		[ "$(odp_objects)" = "0 0 0 0" ] && break
-		sleep 0.1
-	done
-	check_eq "$1 (regions implicit children prefetch)" "0 0 0 0" "$(odp_objects)"
-}
-odp_load() {
-	check "modprobe sodp_odp_test" modprobe sodp_odp_test
-	check "/dev/sodp_odp_test exists" test -c /dev/sodp_odp_test
-}
-odp_unload() {
-	check "rmmod sodp_odp_test sodp (no leak reported)" rmmod sodp_odp_test sodp
-	dmesg_clean
-}
+# shellcheck source=tests/cases/odp-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/odp-lib.sh"
 
 odp_load
 odp race 4
