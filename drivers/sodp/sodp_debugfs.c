@@ -16,6 +16,9 @@ static int sodp_objects_show(struct seq_file *s, void *unused)
 	seq_printf(s, "devices %d\n", atomic_read(&sodp_objs.devices));
 	seq_printf(s, "ucontexts %d\n", atomic_read(&sodp_objs.ucontexts));
 	seq_printf(s, "pds %d\n", atomic_read(&sodp_objs.pds));
+	seq_printf(s, "mrs %d\n", atomic_read(&sodp_objs.mrs));
+	seq_printf(s, "mr_pinned_pages %lld\n",
+		   atomic64_read(&sodp_objs.mr_pinned_pages));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(sodp_objects);

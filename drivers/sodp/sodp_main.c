@@ -84,6 +84,7 @@ void sodp_dealloc_driver(struct ib_device *ibdev)
 	struct sodp_dev *sdev = to_sdev(ibdev);
 
 	ida_destroy(&sdev->pd_ida);
+	sodp_mr_dev_fini(sdev);
 	netdev_put(sdev->ndev, &sdev->ndev_tracker);
 	sodp_dev_list_del(sdev);
 	atomic_dec(&sodp_objs.devices);
@@ -198,10 +199,12 @@ static void sodp_check_leaks(void)
 	int devices = atomic_read(&sodp_objs.devices);
 	int ucontexts = atomic_read(&sodp_objs.ucontexts);
 	int pds = atomic_read(&sodp_objs.pds);
+	int mrs = atomic_read(&sodp_objs.mrs);
+	s64 pinned = atomic64_read(&sodp_objs.mr_pinned_pages);
 
-	if (devices || ucontexts || pds)
-		pr_err("%s: leaked objects at unload: %d devices, %d ucontexts, %d pds\n",
-		       SODP_DRV_NAME, devices, ucontexts, pds);
+	if (devices || ucontexts || pds || mrs || pinned)
+		pr_err("%s: leaked objects at unload: %d devices, %d ucontexts, %d pds, %d mrs, %lld pinned pages\n",
+		       SODP_DRV_NAME, devices, ucontexts, pds, mrs, pinned);
 }
 
 static int __init sodp_init(void)

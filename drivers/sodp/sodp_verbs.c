@@ -31,6 +31,18 @@ static int sodp_query_device(struct ib_device *ibdev,
 	attr->max_pd = SODP_MAX_PD;
 	attr->max_pkeys = SODP_PKEY_TBL_LEN;
 	attr->kernel_cap_flags = IBK_ALLOW_USER_UNREG;
+
+	/* Memory regions (sodp_mr.c). */
+	attr->max_mr = to_sdev(ibdev)->max_mr;
+	/* An implicit ODP MR covers the address space: length U64_MAX. */
+	attr->max_mr_size = U64_MAX;
+	attr->page_size_cap = PAGE_SIZE;
+	/*
+	 * ODP registration works, explicit and implicit; no transport
+	 * reaches ODP memory until the data path exists.
+	 */
+	attr->kernel_cap_flags |= IBK_ON_DEMAND_PAGING;
+	attr->odp_caps.general_caps = IB_ODP_SUPPORT | IB_ODP_SUPPORT_IMPLICIT;
 	return 0;
 }
 
@@ -216,17 +228,23 @@ static const struct ib_device_ops sodp_dev_ops = {
 
 	.device_group = &sodp_attr_group,
 
+	.advise_mr = sodp_advise_mr,
 	.alloc_pd = sodp_alloc_pd,
 	.alloc_ucontext = sodp_alloc_ucontext,
 	.dealloc_driver = sodp_dealloc_driver,
 	.dealloc_pd = sodp_dealloc_pd,
 	.dealloc_ucontext = sodp_dealloc_ucontext,
+	.dereg_mr = sodp_dereg_mr,
+	.fill_res_mr_entry = sodp_fill_res_mr_entry,
+	.fill_stat_mr_entry = sodp_fill_stat_mr_entry,
 	.get_dev_fw_str = sodp_get_dev_fw_str,
 	.get_link_layer = sodp_get_link_layer,
 	.get_port_immutable = sodp_get_port_immutable,
 	.query_device = sodp_query_device,
 	.query_pkey = sodp_query_pkey,
 	.query_port = sodp_query_port,
+	.reg_user_mr = sodp_compat_reg_user_mr,
+	.rereg_user_mr = sodp_rereg_user_mr,
 
 	INIT_RDMA_OBJ_SIZE(ib_pd, sodp_pd, ibpd),
 	INIT_RDMA_OBJ_SIZE(ib_ucontext, sodp_ucontext, ibuc),
@@ -254,6 +272,8 @@ int sodp_register_device(struct sodp_dev *sdev, const char *ibdev_name)
 	addrconf_addr_eui48((unsigned char *)&ibdev->node_guid,
 			    ndev->dev_addr);
 	sdev->port_state = sodp_netdev_port_state(ndev);
+	/* Before anything can fail: dealloc_driver undoes it. */
+	sodp_mr_dev_init(sdev);
 
 	ib_set_device_ops(ibdev, &sodp_dev_ops);
 

@@ -52,4 +52,35 @@ static inline bool sodp_core_raises_port_events(void)
 	return SODP_CORE_RAISES_PORT_EVENTS;
 }
 
+/*
+ * ib_device_ops.reg_user_mr gained a DMA handle argument (struct ib_dmah,
+ * the DMAH object of rdma-core's ibv_alloc_dmah(): TPH steering hints) in
+ * 6.17; 6.1 and 6.12 have the six-argument form. sodp offers no DMA
+ * handles (no alloc_dmah), so ib_core never passes one; the wrapper still
+ * refuses one rather than ignore it. The ops table uses
+ * sodp_compat_reg_user_mr; sodp_mr.c implements sodp_reg_user_mr().
+ */
+struct ib_mr *sodp_reg_user_mr(struct ib_pd *ibpd, u64 start, u64 length,
+			       u64 virt_addr, int access,
+			       struct ib_udata *udata);
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 17, 0)
+static inline struct ib_mr *
+sodp_compat_reg_user_mr(struct ib_pd *ibpd, u64 start, u64 length,
+			u64 virt_addr, int access, struct ib_dmah *dmah,
+			struct ib_udata *udata)
+{
+	if (dmah)
+		return ERR_PTR(-EOPNOTSUPP);
+	return sodp_reg_user_mr(ibpd, start, length, virt_addr, access, udata);
+}
+#else
+static inline struct ib_mr *
+sodp_compat_reg_user_mr(struct ib_pd *ibpd, u64 start, u64 length,
+			u64 virt_addr, int access, struct ib_udata *udata)
+{
+	return sodp_reg_user_mr(ibpd, start, length, virt_addr, access, udata);
+}
+#endif
+
 #endif /* SODP_COMPAT_H */

@@ -142,8 +142,26 @@ struct verbs_sysfs_dev {
 
 struct verbs_device;
 
-/* dereg_mr and rereg_mr take this; sodp does not declare its layout yet. */
-struct verbs_mr;
+/*
+ * A memory region as libibverbs tracks it (driver.h). The provider
+ * allocates it (embedded in its own MR struct) in reg_mr and frees it in
+ * dereg_mr; ibv_cmd_reg_mr() fills every member except ibv_mr.pd, addr
+ * and length, which ibv_reg_mr() sets after reg_mr returns. ibv_dereg_mr()
+ * reads mr_type and access to decide whether to undo the fork protection
+ * of the range (never for IBV_ACCESS_ON_DEMAND).
+ */
+enum ibv_mr_type {
+	IBV_MR_TYPE_MR,
+	IBV_MR_TYPE_NULL_MR,
+	IBV_MR_TYPE_IMPORTED_MR,
+	IBV_MR_TYPE_DMABUF_MR,
+};
+
+struct verbs_mr {
+	struct ibv_mr ibv_mr;		/* public verbs.h */
+	enum ibv_mr_type mr_type;
+	int access;			/* IBV_ACCESS_* as registered */
+};
 
 /*
  * The provider's description of itself, registered once with
@@ -362,6 +380,30 @@ struct ibv_query_port {
 	__u8 reserved[7];
 };
 
+/* IB_USER_VERBS_CMD_REG_MR */
+struct ibv_reg_mr {
+	struct ib_uverbs_cmd_hdr hdr;
+	__aligned_u64 response;
+	__aligned_u64 start;
+	__aligned_u64 length;
+	__aligned_u64 hca_va;
+	__u32 pd_handle;
+	__u32 access_flags;
+};
+
+/* IB_USER_VERBS_CMD_REREG_MR */
+struct ibv_rereg_mr {
+	struct ib_uverbs_cmd_hdr hdr;
+	__aligned_u64 response;
+	__u32 mr_handle;
+	__u32 flags;
+	__aligned_u64 start;
+	__aligned_u64 length;
+	__aligned_u64 hca_va;
+	__u32 pd_handle;
+	__u32 access_flags;
+};
+
 /* Legacy (non-extended) commands are padded to 4 bytes, extended ones to 8. */
 #define SODP_IBV_CMD_ALIGN	4
 #define SODP_IBV_CMD_EX_ALIGN	8
@@ -411,6 +453,37 @@ SODP_IBV_CHECK_CMD(struct ibv_alloc_pd, struct ib_uverbs_alloc_pd,
 		   struct ib_uverbs_alloc_pd_resp);
 SODP_IBV_CHECK_CMD(struct ibv_query_port, struct ib_uverbs_query_port,
 		   struct ib_uverbs_query_port_resp);
+SODP_IBV_CHECK_CMD(struct ibv_reg_mr, struct ib_uverbs_reg_mr,
+		   struct ib_uverbs_reg_mr_resp);
+SODP_IBV_CHECK_CMD(struct ibv_rereg_mr, struct ib_uverbs_rereg_mr,
+		   struct ib_uverbs_rereg_mr_resp);
+/* Every member of the two MR commands, against the kernel's struct. */
+#define SODP_IBV_CHECK_CMD_MEMB(cmd_t, kreq_t, memb)                           \
+	static_assert(offsetof(cmd_t, memb) ==                                 \
+				      sizeof(struct ib_uverbs_cmd_hdr) +       \
+					      offsetof(kreq_t, memb) &&        \
+			      sizeof(((cmd_t *)0)->memb) ==                    \
+				      sizeof(((kreq_t *)0)->memb),             \
+		      #cmd_t "." #memb " misplaced")
+SODP_IBV_CHECK_CMD_MEMB(struct ibv_reg_mr, struct ib_uverbs_reg_mr, response);
+SODP_IBV_CHECK_CMD_MEMB(struct ibv_reg_mr, struct ib_uverbs_reg_mr, start);
+SODP_IBV_CHECK_CMD_MEMB(struct ibv_reg_mr, struct ib_uverbs_reg_mr, length);
+SODP_IBV_CHECK_CMD_MEMB(struct ibv_reg_mr, struct ib_uverbs_reg_mr, hca_va);
+SODP_IBV_CHECK_CMD_MEMB(struct ibv_reg_mr, struct ib_uverbs_reg_mr, pd_handle);
+SODP_IBV_CHECK_CMD_MEMB(struct ibv_reg_mr, struct ib_uverbs_reg_mr,
+			access_flags);
+SODP_IBV_CHECK_CMD_MEMB(struct ibv_rereg_mr, struct ib_uverbs_rereg_mr,
+			response);
+SODP_IBV_CHECK_CMD_MEMB(struct ibv_rereg_mr, struct ib_uverbs_rereg_mr,
+			mr_handle);
+SODP_IBV_CHECK_CMD_MEMB(struct ibv_rereg_mr, struct ib_uverbs_rereg_mr, flags);
+SODP_IBV_CHECK_CMD_MEMB(struct ibv_rereg_mr, struct ib_uverbs_rereg_mr, start);
+SODP_IBV_CHECK_CMD_MEMB(struct ibv_rereg_mr, struct ib_uverbs_rereg_mr, length);
+SODP_IBV_CHECK_CMD_MEMB(struct ibv_rereg_mr, struct ib_uverbs_rereg_mr, hca_va);
+SODP_IBV_CHECK_CMD_MEMB(struct ibv_rereg_mr, struct ib_uverbs_rereg_mr,
+			pd_handle);
+SODP_IBV_CHECK_CMD_MEMB(struct ibv_rereg_mr, struct ib_uverbs_rereg_mr,
+			access_flags);
 static_assert(offsetof(struct ibv_get_context, response) ==
 		      sizeof(struct ib_uverbs_cmd_hdr) +
 			      offsetof(struct ib_uverbs_get_context, response),
@@ -486,6 +559,41 @@ int ibv_cmd_dealloc_pd(struct ibv_pd *pd);
 SODP_IBV_PRIVATE_SYM(ibv_cmd_dealloc_pd);
 
 /*
+ * IB_USER_VERBS_CMD_REG_MR. addr 0 with length SIZE_MAX and
+ * IBV_ACCESS_ON_DEMAND is sent as length UINT64_MAX (implicit ODP); any
+ * other addr with SIZE_MAX fails with EINVAL. On success sets
+ * vmr->ibv_mr.handle, lkey, rkey and context, vmr->mr_type
+ * (IBV_MR_TYPE_MR) and vmr->access. resp_size covers the driver data.
+ */
+int ibv_cmd_reg_mr(struct ibv_pd *pd, void *addr, size_t length,
+		   uint64_t hca_va, int access, struct verbs_mr *vmr,
+		   struct ibv_reg_mr *cmd, size_t cmd_size,
+		   struct ib_uverbs_reg_mr_resp *resp, size_t resp_size);
+SODP_IBV_PRIVATE_SYM(ibv_cmd_reg_mr);
+
+/*
+ * IB_USER_VERBS_CMD_REREG_MR. pd is only read with
+ * IBV_REREG_MR_CHANGE_PD. On success sets vmr->ibv_mr.lkey and rkey (and
+ * context with IBV_REREG_MR_CHANGE_PD); it does not update vmr->access.
+ */
+int ibv_cmd_rereg_mr(struct verbs_mr *vmr, uint32_t flags, void *addr,
+		     size_t length, uint64_t hca_va, int access,
+		     struct ibv_pd *pd, struct ibv_rereg_mr *cmd,
+		     size_t cmd_sz, struct ib_uverbs_rereg_mr_resp *resp,
+		     size_t resp_sz);
+SODP_IBV_PRIVATE_SYM(ibv_cmd_rereg_mr);
+
+/* UVERBS_METHOD_MR_DESTROY (ioctl), or the write() command as fallback. */
+int ibv_cmd_dereg_mr(struct verbs_mr *vmr);
+SODP_IBV_PRIVATE_SYM(ibv_cmd_dereg_mr);
+
+/* UVERBS_METHOD_ADVISE_MR (ioctl only). */
+int ibv_cmd_advise_mr(struct ibv_pd *pd, enum ibv_advise_mr_advice advice,
+		      uint32_t flags, struct ibv_sge *sg_list,
+		      uint32_t num_sge);
+SODP_IBV_PRIVATE_SYM(ibv_cmd_advise_mr);
+
+/*
  * Typed front end of _verbs_init_and_alloc_context(): allocate a driver
  * context of type *drv_ptr whose struct verbs_context is the member memb.
  */
@@ -525,6 +633,19 @@ static_assert(offsetof(struct verbs_context_ops, query_device_ex) ==
 		      58 * sizeof(void (*)(void)), "verbs_context_ops.query_device_ex");
 static_assert(offsetof(struct verbs_context_ops, query_port) ==
 		      60 * sizeof(void (*)(void)), "verbs_context_ops.query_port");
+static_assert(offsetof(struct verbs_context_ops, advise_mr) == 0,
+	      "verbs_context_ops.advise_mr");
+static_assert(offsetof(struct verbs_context_ops, dereg_mr) ==
+		      28 * sizeof(void (*)(void)), "verbs_context_ops.dereg_mr");
+static_assert(offsetof(struct verbs_context_ops, reg_mr) ==
+		      68 * sizeof(void (*)(void)), "verbs_context_ops.reg_mr");
+static_assert(offsetof(struct verbs_context_ops, rereg_mr) ==
+		      70 * sizeof(void (*)(void)), "verbs_context_ops.rereg_mr");
+static_assert(offsetof(struct verbs_mr, ibv_mr) == 0,
+	      "struct ibv_mr must be first in struct verbs_mr");
+static_assert(offsetof(struct verbs_mr, mr_type) == sizeof(struct ibv_mr),
+	      "verbs_mr.mr_type follows ibv_mr");
+static_assert(sizeof(enum ibv_mr_type) == sizeof(int), "enum ibv_mr_type");
 static_assert(offsetof(struct verbs_context_ops, query_qp_data_in_order) ==
 		      62 * sizeof(void (*)(void)),
 	      "verbs_context_ops.query_qp_data_in_order");
@@ -583,6 +704,11 @@ static_assert(sizeof(struct verbs_context_ops) == 76 * 8,
 static_assert(sizeof(struct ibv_get_context) == 16, "sizeof ibv_get_context");
 static_assert(sizeof(struct ibv_alloc_pd) == 16, "sizeof ibv_alloc_pd");
 static_assert(sizeof(struct ibv_query_port) == 24, "sizeof ibv_query_port");
+static_assert(sizeof(struct ibv_mr) == 48, "public struct ibv_mr");
+static_assert(offsetof(struct verbs_mr, access) == 52, "verbs_mr.access");
+static_assert(sizeof(struct verbs_mr) == 56, "sizeof verbs_mr");
+static_assert(sizeof(struct ibv_reg_mr) == 48, "sizeof ibv_reg_mr");
+static_assert(sizeof(struct ibv_rereg_mr) == 56, "sizeof ibv_rereg_mr");
 #endif
 
 #endif /* SODP_IBVERBS_PRIVATE_H */

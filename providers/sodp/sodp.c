@@ -191,11 +191,15 @@ static void sodp_free_context(struct ibv_context *ibctx)
 }
 
 static const struct verbs_context_ops sodp_context_ops = {
+	.advise_mr = sodp_advise_mr,
 	.alloc_pd = sodp_alloc_pd,
 	.dealloc_pd = sodp_dealloc_pd,
+	.dereg_mr = sodp_dereg_mr,
 	.free_context = sodp_free_context,
 	.query_device_ex = sodp_query_device_ex,
 	.query_port = sodp_query_port,
+	.reg_mr = sodp_reg_mr,
+	.rereg_mr = sodp_rereg_mr,
 };
 
 static struct verbs_context *sodp_alloc_context(struct ibv_device *ibdev,

@@ -34,6 +34,10 @@ struct sodp_pd {
 	uint32_t pdn;			/* device-wide PD number (never 0) */
 };
 
+struct sodp_mr {
+	struct verbs_mr vmr;		/* libibverbs' part */
+};
+
 static inline struct sodp_context *to_sodp_ctx(struct ibv_context *ibctx)
 {
 	return sodp_container_of(ibctx, struct sodp_context, vctx.context);
@@ -42,6 +46,11 @@ static inline struct sodp_context *to_sodp_ctx(struct ibv_context *ibctx)
 static inline struct sodp_pd *to_sodp_pd(struct ibv_pd *ibpd)
 {
 	return sodp_container_of(ibpd, struct sodp_pd, ibv_pd);
+}
+
+static inline struct sodp_mr *to_sodp_mr(struct verbs_mr *vmr)
+{
+	return sodp_container_of(vmr, struct sodp_mr, vmr);
 }
 
 /*
@@ -113,5 +122,14 @@ SODP_IBV_CHECK_DRV_RESP(struct sodp_cmd_alloc_pd_resp,
 /* sodp_verbs.c: protection domains */
 struct ibv_pd *sodp_alloc_pd(struct ibv_context *ibctx);
 int sodp_dealloc_pd(struct ibv_pd *ibpd);
+
+/* sodp_mr.c: memory regions */
+struct ibv_mr *sodp_reg_mr(struct ibv_pd *ibpd, void *addr, size_t length,
+			   uint64_t hca_va, int access);
+int sodp_rereg_mr(struct verbs_mr *vmr, int flags, struct ibv_pd *ibpd,
+		  void *addr, size_t length, int access);
+int sodp_dereg_mr(struct verbs_mr *vmr);
+int sodp_advise_mr(struct ibv_pd *ibpd, enum ibv_advise_mr_advice advice,
+		   uint32_t flags, struct ibv_sge *sg_list, uint32_t num_sge);
 
 #endif /* SODP_PROVIDER_H */
