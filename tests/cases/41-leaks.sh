@@ -10,35 +10,6 @@
 # 64 -> 64 and 48 -> 48; a build of sodp.ko that leaks one kmalloc(64) per
 # device went 70 -> 274 (204 devices) and 258 -> 288 (3 per module cycle).
 
-# live_objs REGEX: live kmalloc objects whose allocation stack has a frame
-# matching REGEX.
-live_objs() {
-	# The regex goes through the environment: awk -v would eat backslashes.
-	cat /sys/kernel/debug/slab/kmalloc-*/alloc_traces 2>/dev/null | RE=$1 awk '
-		BEGIN { re = ENVIRON["RE"] }
-		function flush() { if (hit) total += n; hit = 0; n = 0 }
-		/^ *[0-9]+ / { flush(); n = $1; hit = ($0 ~ re); next }
-		$0 ~ re { hit = 1 }
-		END { flush(); print total + 0 }'
-}
-# ib_core frees an ib_device and its port data with kfree_rcu(), which
-# batches frees and drains them seconds later: sample until the count has
-# not changed for 6 s (at most 60 s).
-settled_objs() { # settled_objs REGEX
-	local last=-1 now stable=0
-	for _ in $(seq 60); do
-		now=$(live_objs "$1")
-		if [ "$now" = "$last" ]; then
-			stable=$((stable + 1))
-			[ $stable -ge 6 ] && break
-		else
-			stable=0
-		fi
-		last=$now
-		sleep 1
-	done
-	echo "$now"
-}
 
 check "slub_debug=U allocation traces are available" \
 	test -r /sys/kernel/debug/slab/kmalloc-64/alloc_traces

@@ -10,33 +10,6 @@
 # shellcheck source=tests/cases/mr-lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/mr-lib.sh"
 
-# live_objs REGEX: live kmalloc objects whose allocation stack has a frame
-# matching REGEX.
-live_objs() {
-	cat /sys/kernel/debug/slab/kmalloc-*/alloc_traces 2>/dev/null | RE=$1 awk '
-		BEGIN { re = ENVIRON["RE"] }
-		function flush() { if (hit) total += n; hit = 0; n = 0 }
-		/^ *[0-9]+ / { flush(); n = $1; hit = ($0 ~ re); next }
-		$0 ~ re { hit = 1 }
-		END { flush(); print total + 0 }'
-}
-# kfree_rcu() (MRs, ib_core's objects) frees seconds later: sample until
-# the count has not changed for 6 s (at most 60 s).
-settled_objs() {
-	local last=-1 now stable=0
-	for _ in $(seq 60); do
-		now=$(live_objs "$1")
-		if [ "$now" = "$last" ]; then
-			stable=$((stable + 1))
-			[ $stable -ge 6 ] && break
-		else
-			stable=0
-		fi
-		last=$now
-		sleep 1
-	done
-	echo "$now"
-}
 
 check "slub_debug=U allocation traces are available" \
 	test -r /sys/kernel/debug/slab/kmalloc-64/alloc_traces

@@ -72,6 +72,54 @@ dmesg_start() {
 	SODP_DMESG_ERR_MARK=$(dmesg --level=emerg,alert,crit,err | wc -l)
 }
 
+# asserts LABEL CMD...: runs CMD, passes its "ok"/"not ok" lines on.
+asserts() {
+	local label=$1 out rc=0 line
+	shift
+	out=$("$@" 2>&1) || rc=$?
+	while IFS= read -r line; do
+		case $line in
+		"ok - "*) echo "$line" ;;
+		"not ok - "*) echo "$line"; SODP_FAILS=$((SODP_FAILS + 1)) ;;
+		"#"*) echo "$line" ;;
+		*) echo "# $line" ;;
+		esac
+	done <<<"$out"
+	if [ "$rc" -ne 0 ] && ! grep -q '^not ok - ' <<<"$out"; then
+		not_ok "$label" "exited $rc"
+	fi
+}
+
+# live_objs REGEX: live kmalloc objects whose allocation stack has a frame
+# matching REGEX.
+live_objs() {
+	# The regex goes through the environment: awk -v would eat backslashes.
+	cat /sys/kernel/debug/slab/kmalloc-*/alloc_traces 2>/dev/null | RE=$1 awk '
+		BEGIN { re = ENVIRON["RE"] }
+		function flush() { if (hit) total += n; hit = 0; n = 0 }
+		/^ *[0-9]+ / { flush(); n = $1; hit = ($0 ~ re); next }
+		$0 ~ re { hit = 1 }
+		END { flush(); print total + 0 }'
+}
+# ib_core frees an ib_device and its port data with kfree_rcu(), which
+# batches frees and drains them seconds later: sample until the count has
+# not changed for 6 s (at most 60 s).
+settled_objs() { # settled_objs REGEX
+	local last=-1 now stable=0
+	for _ in $(seq 60); do
+		now=$(live_objs "$1")
+		if [ "$now" = "$last" ]; then
+			stable=$((stable + 1))
+			[ $stable -ge 6 ] && break
+		else
+			stable=0
+		fi
+		last=$now
+		sleep 1
+	done
+	echo "$now"
+}
+
 # Live sodp objects from debugfs: sodp_objects devices|ucontexts|pds
 sodp_objects() {
 	awk -v k="$1" '$1 == k { print $2 }' /sys/kernel/debug/sodp/objects

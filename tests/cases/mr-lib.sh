@@ -4,23 +4,6 @@
 # Helpers shared by the memory region cases (tests/cases/6*-mr-*.sh), which
 # source this file; not a case itself (no leading number).
 
-# asserts LABEL CMD...: runs CMD, passes its "ok"/"not ok" lines on.
-asserts() {
-	local label=$1 out rc=0 line
-	shift
-	out=$("$@" 2>&1) || rc=$?
-	while IFS= read -r line; do
-		case $line in
-		"ok - "*) echo "$line" ;;
-		"not ok - "*) echo "$line"; SODP_FAILS=$((SODP_FAILS + 1)) ;;
-		"#"*) echo "$line" ;;
-		*) echo "# $line" ;;
-		esac
-	done <<<"$out"
-	if [ "$rc" -ne 0 ] && ! grep -q '^not ok - ' <<<"$out"; then
-		not_ok "$label" "exited $rc"
-	fi
-}
 # mr SCENARIO ARGS...: sodp_mr_check on sodp0.
 mr() { asserts "sodp_mr_check $*" sodp_mr_check sodp0 "$@"; }
 

@@ -5,21 +5,7 @@
 # source this file; not a case itself (no leading number).
 
 # odp SCENARIO ARGS...: runs sodp_odp_check, passes its assertions on.
-odp() {
-	local out rc=0 line
-	out=$(sodp_odp_check "$@" 2>&1) || rc=$?
-	while IFS= read -r line; do
-		case $line in
-		"ok - "*) echo "$line" ;;
-		"not ok - "*) echo "$line"; SODP_FAILS=$((SODP_FAILS + 1)) ;;
-		"#"*) echo "$line" ;;
-		*) echo "# $line" ;;
-		esac
-	done <<<"$out"
-	if [ "$rc" -ne 0 ] && ! grep -q '^not ok - ' <<<"$out"; then
-		not_ok "sodp_odp_check $*" "exited $rc"
-	fi
-}
+odp() { asserts "sodp_odp_check $*" sodp_odp_check "$@"; }
 # Live ODP objects (debugfs sodp/odp), all four counts on one line.
 odp_objects() {
 	awk '{ printf "%s%s", sep, $2; sep = " " } END { print "" }' /sys/kernel/debug/sodp/odp
