@@ -59,10 +59,13 @@ check_out "rmmod logged its unload 20 times" '^20$' bash -c 'dmesg | grep -c "so
 # rmmod while a process holds a context open is refused (EBUSY), and works
 # once the process has gone.
 modprobe sodp && rdma link add sodp0 type sodp netdev eth0
-sodp_verbs_check sodp0 events 1 3000 >/dev/null 2>&1 &
+holdlog=/tmp/40-holder.log
+sodp_verbs_check sodp0 events 1 60000 >"$holdlog" 2>&1 &
 holder=$!
-sleep 1
+# The holder prints "ready" once its context is open.
+wait_until 60 grep -q ready "$holdlog"
 check_fail "rmmod with an open context is refused" 'in use' rmmod sodp
+kill $holder
 wait $holder
 check "rmmod once the context is closed" rmmod sodp
 check "no sodp device after that" test ! -e /sys/class/infiniband/sodp0

@@ -44,6 +44,19 @@ check_re() { # check_re WANT_FAIL(0|1) NAME REGEX CMD...
 	fi
 }
 
+# wait_until SECONDS CMD...: polls CMD every 0.1 s until it succeeds or
+# SECONDS have passed; returns CMD's last status. Guests under TCG on a
+# loaded CI host can be 10x slower than here: wait on a condition, never
+# on a fixed sleep.
+wait_until() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.1
+	done
+}
+
 # check_eq NAME WANT GOT
 check_eq() {
 	if [ "$2" == "$3" ]; then

@@ -8,10 +8,10 @@
 mr() { asserts "sodp_mr_check $*" sodp_mr_check sodp0 "$@"; }
 
 # mr_no_objects WHAT: no MR, no pinned page, no ODP object is left
-# (debugfs); waits up to 10 s for queued prefetches to finish.
+# (debugfs); waits up to 30 s for queued prefetches to finish.
 mr_no_objects() {
 	local _ odp
-	for _ in $(seq 100); do
+	for _ in $(seq 300); do
 		odp=$(awk '{ printf "%s%s", sep, $2; sep = " " }' /sys/kernel/debug/sodp/odp)
 		[ "$odp" = "0 0 0 0" ] && break
 		sleep 0.1

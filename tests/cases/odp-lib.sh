@@ -10,10 +10,10 @@ odp() { asserts "sodp_odp_check $*" sodp_odp_check "$@"; }
 odp_objects() {
 	awk '{ printf "%s%s", sep, $2; sep = " " } END { print "" }' /sys/kernel/debug/sodp/odp
 }
-# odp_no_objects WHAT: waits up to 10 s for deferred work, then checks.
+# odp_no_objects WHAT: waits up to 30 s for deferred work, then checks.
 odp_no_objects() {
 	local _
-	for _ in $(seq 100); do
+	for _ in $(seq 300); do
 		[ "$(odp_objects)" = "0 0 0 0" ] && break
 		sleep 0.1
 	done
