@@ -41,7 +41,11 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/netdevice.h>
+#include <linux/refcount.h>
+#include <linux/workqueue.h>
 #include <rdma/ib_verbs.h>
+
+#include "sodp_odp.h"
 
 #include <rdma/sodp-abi.h>
 #include "sodp_compat.h"
@@ -55,6 +59,11 @@
 #define SODP_GID_TBL_LEN	256
 #define SODP_PKEY_TBL_LEN	1
 #define SODP_MAX_PD		BIT(16)
+#define SODP_MAX_QP		BIT(16)	/* QPNs 2..SODP_MAX_QP + 1 */
+#define SODP_MAX_CQ		BIT(16)
+#define SODP_MAX_SRQ		BIT(16)
+#define SODP_MAX_RD_ATOMIC	16	/* max_qp_rd_atom, max_qp_init_rd_atom */
+#define SODP_MAX_MSG_SZ		0x80000000U	/* 2 GiB, as rxe */
 
 /* 0xffffff: no IEEE OUI, as rxe and siw report. */
 #define SODP_VENDOR_ID		0xffffff
@@ -97,6 +106,16 @@ struct sodp_dev {
 	u32 mr_next;
 	u32 max_mr;
 	atomic_t mr_variant;
+
+	/*
+	 * QPs by number (2..SODP_MAX_QP, allocated cyclically; 0 and 1 are
+	 * the special QPs, which sodp does not have), CQ and SRQ numbers.
+	 * Lookups of QPs are under RCU and take qp->ref.
+	 */
+	struct xarray qp_xa;
+	u32 qp_next;
+	struct ida cq_ida;
+	struct ida srq_ida;
 };
 
 struct sodp_ucontext {
@@ -129,12 +148,16 @@ struct sodp_obj_counts {
 	atomic_t pds;
 	atomic_t mrs;
 	atomic64_t mr_pinned_pages;
+	atomic_t cqs;
+	atomic_t srqs;
+	atomic_t qps;
 };
 
 extern struct sodp_obj_counts sodp_objs;
 
 /* sodp_main.c */
 struct sodp_dev *sodp_dev_get_by_netdev(struct net_device *ndev);
+struct sodp_dev *sodp_dev_get_by_gid(const union ib_gid *gid);
 
 /* sodp_net.c */
 enum ib_port_state sodp_netdev_port_state(struct net_device *ndev);
@@ -213,6 +236,272 @@ int sodp_advise_mr(struct ib_pd *ibpd, enum ib_uverbs_advise_mr_advice advice,
 		   struct uverbs_attr_bundle *attrs);
 int sodp_fill_res_mr_entry(struct sk_buff *msg, struct ib_mr *ibmr);
 int sodp_fill_stat_mr_entry(struct sk_buff *msg, struct ib_mr *ibmr);
+
+/*
+ * ---------------------------------------------------------------------------
+ * The data path: rings, CQs, SRQs, QPs and the engine.
+ *
+ * Only user-space consumers: sodp implements neither poll_cq nor
+ * get_dma_mr, so ib_core never offers the device to kernel ULPs
+ * (kverbs_provider is false) and every CQ, QP and SRQ has a udata and
+ * shared rings (layout in sodp-abi.h).
+ *
+ * Lock order for the data path (outermost first):
+ *
+ *   qp->state_lock	(mutex) modify_qp, query_qp, destroy_qp of one QP:
+ *			the state and the connection attributes.
+ *   qp->resp_lock	(mutex) the QP's responder side: taken by whoever
+ *			executes an incoming request for this QP (another
+ *			QP's send worker in loopback), by RQ flushes and by
+ *			destroy. May be held across ODP faults (the mmap lock
+ *			and region locks nest inside it). Never held while
+ *			taking another QP's resp_lock: a worker holds at most
+ *			one, the peer's.
+ *   mmap_lock, the ODP region locks (sodp_odp.h), sodp_mr.lock
+ *   srq->lock		(spinlock) SRQ consumer index and limit; a leaf.
+ *   cq->lock		(spinlock, irqsave) CQ producer side, notify state,
+ *			the ring pointer (resize_cq); a leaf. Completion
+ *			handlers (comp_handler, event_handler) are called
+ *			after dropping it.
+ *   sodp_atomic_lock	(spinlock) serialises RDMA atomics device-wide;
+ *			taken inside an ODP chunk callback, a leaf.
+ *   sodp_dev.qp_xa, cq/srq xarrays: their own locks, leaves.
+ *
+ * A QP's send queue is executed by its send worker (qp->sq_work on
+ * sodp_wq, an unbound workqueue: a work item never runs on two CPUs at
+ * once, so the SQ consumer needs no lock). The worker sleeps freely: ODP
+ * faults, RNR waits (it requeues itself with a delay). Faults on one QP
+ * block only that QP's worker.
+ */
+
+/* One mmap-able shared ring (sodp_queue.c). */
+struct sodp_ring {
+	struct sodp_ring_hdr *hdr;	/* vmalloc_user() memory */
+	void *slots;			/* (void *)hdr + SODP_RING_ENTRIES_OFFSET */
+	u32 entries;			/* power of two */
+	u32 stride;			/* power of two, bytes */
+	size_t size;			/* bytes, a multiple of PAGE_SIZE */
+	struct sodp_mmap_entry *mentry;	/* NULL once removed */
+	u64 mmap_offset;
+};
+
+struct sodp_mmap_entry {
+	struct rdma_user_mmap_entry rdma_entry;
+	void *address;			/* vmalloc_user() memory, freed by mmap_free */
+};
+
+int sodp_ring_create(struct sodp_ring *ring, struct ib_ucontext *uctx,
+		     u32 entries, u32 stride);
+/* The user context of a verb's udata (NULL for a kernel caller). */
+static inline struct ib_ucontext *sodp_udata_to_uctx(struct ib_udata *udata)
+{
+	struct sodp_ucontext *uc = rdma_udata_to_drv_context(udata,
+						struct sodp_ucontext, ibuc);
+
+	return uc ? &uc->ibuc : NULL;
+}
+
+void sodp_ring_destroy(struct sodp_ring *ring);
+static inline void *sodp_ring_slot(struct sodp_ring *ring, u32 idx)
+{
+	return ring->slots + (size_t)(idx & (ring->entries - 1)) * ring->stride;
+}
+
+int sodp_mmap(struct ib_ucontext *uctx, struct vm_area_struct *vma);
+void sodp_mmap_free(struct rdma_user_mmap_entry *rdma_entry);
+/*
+ * hdr->flags is written by the kernel only, but by more than one thread
+ * (the send worker sets and clears IDLE, modify_qp and the error paths set
+ * ERROR): always through these atomic read-modify-writes.
+ */
+void sodp_ring_set_flags(struct sodp_ring *ring, u32 set, u32 clear);
+/*
+ * sodp_ring_take_recv - copy the receive WQE at index @cons out of @ring
+ * (an RQ or SRQ; the caller checked that it is posted) into @wqe, reading
+ * each field once. Validates num_sge <= @max_sge and that the WQE fits
+ * the stride. Return: 0 or -EIO.
+ */
+struct sodp_recv;
+int sodp_ring_take_recv(struct sodp_ring *ring, u32 cons, u32 max_sge,
+			struct sodp_recv *wqe);
+
+struct sodp_cq {
+	struct ib_cq ibcq;
+	u32 cqn;
+	spinlock_t lock;		/* see the data path lock order */
+	struct sodp_ring ring;		/* under lock (resize swaps it) */
+	u32 prod;			/* kernel's copy of ring->hdr->prod */
+	u8 notify;			/* 0, IB_CQ_SOLICITED or IB_CQ_NEXT_COMP */
+	bool overflow;			/* IB_EVENT_CQ_ERR was raised */
+};
+
+static inline struct sodp_cq *to_scq(struct ib_cq *ibcq)
+{
+	return container_of(ibcq, struct sodp_cq, ibcq);
+}
+
+/*
+ * sodp_cq_post - add one completion and notify as armed
+ * @solicited: the completion is for a solicited message (or is an error)
+ *
+ * Return: 0, or -ENOSPC if the CQ was full: the completion is lost, the
+ * CQ's owner got IB_EVENT_CQ_ERR and the caller puts its QP in ERR.
+ */
+int sodp_cq_post(struct sodp_cq *cq, const struct sodp_cqe *cqe,
+		 bool solicited);
+
+struct sodp_srq {
+	struct ib_srq ibsrq;
+	u32 srqn;
+	spinlock_t lock;		/* see the data path lock order */
+	struct sodp_ring ring;
+	u32 cons;			/* kernel's copy of ring->hdr->cons */
+	u32 max_sge;
+	u32 limit;			/* 0: not armed */
+};
+
+static inline struct sodp_srq *to_ssrq(struct ib_srq *ibsrq)
+{
+	return container_of(ibsrq, struct sodp_srq, ibsrq);
+}
+
+/*
+ * A receive WQE copied out of a ring and validated: num_sge <= max_sge.
+ */
+struct sodp_recv {
+	u64 wr_id;
+	u32 num_sge;
+	struct sodp_sge sge[SODP_MAX_SGE];
+};
+
+/*
+ * sodp_srq_take - consume the next SRQ WQE into @wqe. Raises
+ * IB_EVENT_SRQ_LIMIT_REACHED (and disarms) when what is left drops below
+ * the armed limit. Return: 0, -EAGAIN if empty, -EIO if the ring is
+ * corrupt.
+ */
+int sodp_srq_take(struct sodp_srq *srq, struct sodp_recv *wqe);
+
+struct sodp_qp {
+	struct ib_qp ibqp;
+	struct sodp_dev *sdev;
+	u32 qpn;
+
+	/*
+	 * Engine references: the peer's send worker holds one while it
+	 * executes a request on this QP (sodp_qp_get_by_qpn()). destroy
+	 * drops the initial one and waits for free_done.
+	 */
+	refcount_t ref;
+	struct completion free_done;
+
+	struct mutex state_lock;	/* see the data path lock order */
+	/*
+	 * Written under state_lock (and resp_lock, to order with the
+	 * responder); read locklessly by the engine with READ_ONCE().
+	 */
+	enum ib_qp_state state;
+	struct ib_qp_attr attr;		/* last values set, under state_lock */
+	bool sq_draining;		/* SQD entered, SQ_DRAINED not yet sent */
+
+	/* Send side: only the send worker consumes. */
+	struct sodp_ring sq;
+	u32 sq_cons;			/* kernel's copy of sq.hdr->cons */
+	u32 max_send_sge;
+	u32 max_inline;
+	bool sq_sig_all;
+	struct delayed_work sq_work;
+	unsigned int rnr_tries;		/* RNR retries spent on the head WQE */
+	unsigned int retry_tries;	/* transport retries spent on it */
+
+	/* Receive side, under resp_lock. */
+	struct mutex resp_lock;		/* see the data path lock order */
+	struct sodp_ring rq;		/* unused (entries 0) with an SRQ */
+	u32 rq_cons;
+	u32 max_recv_sge;
+	struct sodp_srq *srq;
+
+	struct sodp_cq *scq;
+	struct sodp_cq *rcq;
+};
+
+static inline struct sodp_qp *to_sqp(struct ib_qp *ibqp)
+{
+	return container_of(ibqp, struct sodp_qp, ibqp);
+}
+
+extern struct workqueue_struct *sodp_wq;
+
+/* sodp_cq.c */
+int sodp_create_cq(struct ib_cq *ibcq, const struct ib_cq_init_attr *attr,
+		   struct uverbs_attr_bundle *attrs);
+int sodp_destroy_cq(struct ib_cq *ibcq, struct ib_udata *udata);
+int sodp_resize_cq(struct ib_cq *ibcq, int cqe, struct ib_udata *udata);
+int sodp_req_notify_cq(struct ib_cq *ibcq, enum ib_cq_notify_flags flags);
+
+/* sodp_srq.c */
+int sodp_create_srq(struct ib_srq *ibsrq, struct ib_srq_init_attr *init,
+		    struct ib_udata *udata);
+int sodp_modify_srq(struct ib_srq *ibsrq, struct ib_srq_attr *attr,
+		    enum ib_srq_attr_mask mask, struct ib_udata *udata);
+int sodp_query_srq(struct ib_srq *ibsrq, struct ib_srq_attr *attr);
+int sodp_destroy_srq(struct ib_srq *ibsrq, struct ib_udata *udata);
+int sodp_post_srq_recv(struct ib_srq *ibsrq, const struct ib_recv_wr *wr,
+		       const struct ib_recv_wr **bad_wr);
+
+/* sodp_qp.c */
+int sodp_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
+		   struct ib_udata *udata);
+int sodp_modify_qp(struct ib_qp *ibqp, struct ib_qp_attr *attr, int mask,
+		   struct ib_udata *udata);
+int sodp_query_qp(struct ib_qp *ibqp, struct ib_qp_attr *attr, int mask,
+		  struct ib_qp_init_attr *init);
+int sodp_destroy_qp(struct ib_qp *ibqp, struct ib_udata *udata);
+int sodp_post_send(struct ib_qp *ibqp, const struct ib_send_wr *wr,
+		   const struct ib_send_wr **bad_wr);
+int sodp_post_recv(struct ib_qp *ibqp, const struct ib_recv_wr *wr,
+		   const struct ib_recv_wr **bad_wr);
+struct sodp_qp *sodp_qp_get_by_qpn(struct sodp_dev *sdev, u32 qpn);
+void sodp_qp_put(struct sodp_qp *qp);
+/*
+ * sodp_qp_to_error - move @qp to ERR from the engine (a completion error),
+ * raise @event (an affiliated async event, or -1 for none), flush its RQ
+ * and kick its send worker to flush the SQ. Takes state_lock and
+ * resp_lock: the caller holds neither, and no other QP's resp_lock
+ * either (state_lock is outside every resp_lock in the lock order: a
+ * worker drops the peer's resp_lock before it moves either QP to ERR).
+ * Does nothing if @qp is already in ERR or was reset meanwhile.
+ */
+void sodp_qp_to_error(struct sodp_qp *qp, int event);
+/*
+ * Flush the RQ (not the SRQ): WR_FLUSH_ERR for each posted WQE. Takes
+ * qp->resp_lock.
+ */
+void sodp_qp_flush_rq(struct sodp_qp *qp);
+/*
+ * sodp_qp_take_recv - the next receive WQE of @qp (its RQ or its SRQ),
+ * copied out and validated. Caller holds qp->resp_lock.
+ * Return: 0, -EAGAIN if none is posted (RNR), -EIO if the ring is corrupt.
+ */
+int sodp_qp_take_recv(struct sodp_qp *qp, struct sodp_recv *wqe);
+
+/* sodp_engine.c */
+int sodp_engine_init(void);
+void sodp_engine_exit(void);
+void sodp_qp_sq_work(struct work_struct *work);	/* qp->sq_work's function */
+/* Wake the send worker now (doorbell, state change). */
+void sodp_qp_kick(struct sodp_qp *qp);
+
+/*
+ * Moving data through MR views (sodp_mr.c). @iova ranges are checked
+ * against the view's bounds (-ERANGE, -EOVERFLOW); access rights are the
+ * caller's business. Pinned and ODP memory alike; ODP pages are faulted
+ * in as needed (the caller may sleep and holds no region lock).
+ */
+int sodp_mr_access(struct sodp_mr_view *v, u64 iova, u64 len, bool write,
+		   sodp_odp_chunk_fn fn, void *priv);
+int sodp_mr_copy(struct sodp_mr_view *dst, u64 dst_iova,
+		 struct sodp_mr_view *src, u64 src_iova, u64 len);
 
 /* sodp_debugfs.c */
 void sodp_debugfs_init(void);

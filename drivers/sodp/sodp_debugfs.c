@@ -19,6 +19,9 @@ static int sodp_objects_show(struct seq_file *s, void *unused)
 	seq_printf(s, "mrs %d\n", atomic_read(&sodp_objs.mrs));
 	seq_printf(s, "mr_pinned_pages %lld\n",
 		   atomic64_read(&sodp_objs.mr_pinned_pages));
+	seq_printf(s, "cqs %d\n", atomic_read(&sodp_objs.cqs));
+	seq_printf(s, "srqs %d\n", atomic_read(&sodp_objs.srqs));
+	seq_printf(s, "qps %d\n", atomic_read(&sodp_objs.qps));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(sodp_objects);

@@ -8,6 +8,7 @@
 #include <linux/module.h>
 #include <linux/if_arp.h>
 #include <linux/if_vlan.h>
+#include <rdma/ib_cache.h>
 #include <rdma/rdma_netlink.h>
 
 #include "sodp.h"
@@ -72,6 +73,37 @@ static bool sodp_netdev_taken(struct net_device *ndev)
 }
 
 /* Called by ib_core through sodp_dealloc_driver(). */
+/**
+ * sodp_dev_get_by_gid - find the registered sodp device that owns @gid
+ * @gid: a RoCEv2 GID (a destination address)
+ *
+ * Used by the engine to tell a loopback destination (a QP on this host)
+ * from a remote one.
+ *
+ * Return: the device with a reference (ib_device_put() it), or NULL.
+ */
+struct sodp_dev *sodp_dev_get_by_gid(const union ib_gid *gid)
+{
+	const struct ib_gid_attr *gattr;
+	struct sodp_dev *sdev, *found = NULL;
+
+	mutex_lock(&sodp_dev_lock);
+	list_for_each_entry(sdev, &sodp_dev_list, list) {
+		if (!ib_device_try_get(&sdev->ibdev))
+			continue;
+		gattr = rdma_find_gid(&sdev->ibdev, gid,
+				      IB_GID_TYPE_ROCE_UDP_ENCAP, NULL);
+		if (!IS_ERR(gattr)) {
+			rdma_put_gid_attr(gattr);
+			found = sdev;
+			break;
+		}
+		ib_device_put(&sdev->ibdev);
+	}
+	mutex_unlock(&sodp_dev_lock);
+	return found;
+}
+
 static void sodp_dev_list_del(struct sodp_dev *sdev)
 {
 	mutex_lock(&sodp_dev_lock);
@@ -84,6 +116,10 @@ void sodp_dealloc_driver(struct ib_device *ibdev)
 	struct sodp_dev *sdev = to_sdev(ibdev);
 
 	ida_destroy(&sdev->pd_ida);
+	WARN_ON_ONCE(!xa_empty(&sdev->qp_xa));
+	xa_destroy(&sdev->qp_xa);
+	ida_destroy(&sdev->cq_ida);
+	ida_destroy(&sdev->srq_ida);
 	sodp_mr_dev_fini(sdev);
 	netdev_put(sdev->ndev, &sdev->ndev_tracker);
 	sodp_dev_list_del(sdev);
@@ -201,10 +237,14 @@ static void sodp_check_leaks(void)
 	int pds = atomic_read(&sodp_objs.pds);
 	int mrs = atomic_read(&sodp_objs.mrs);
 	s64 pinned = atomic64_read(&sodp_objs.mr_pinned_pages);
+	int cqs = atomic_read(&sodp_objs.cqs);
+	int srqs = atomic_read(&sodp_objs.srqs);
+	int qps = atomic_read(&sodp_objs.qps);
 
-	if (devices || ucontexts || pds || mrs || pinned)
-		pr_err("%s: leaked objects at unload: %d devices, %d ucontexts, %d pds, %d mrs, %lld pinned pages\n",
-		       SODP_DRV_NAME, devices, ucontexts, pds, mrs, pinned);
+	if (devices || ucontexts || pds || mrs || pinned || cqs || srqs || qps)
+		pr_err("%s: leaked objects at unload: %d devices, %d ucontexts, %d pds, %d mrs, %lld pinned pages, %d cqs, %d srqs, %d qps\n",
+		       SODP_DRV_NAME, devices, ucontexts, pds, mrs, pinned,
+		       cqs, srqs, qps);
 }
 
 static int __init sodp_init(void)
@@ -219,11 +259,16 @@ static int __init sodp_init(void)
 	err = sodp_odp_init();
 	if (err)
 		goto err_debugfs;
+	err = sodp_engine_init();
+	if (err)
+		goto err_odp;
 	rdma_link_register(&sodp_link_ops);
 	pr_info("%s: loaded, version %s, ABI %u\n", SODP_DRV_NAME,
 		SODP_DRV_VERSION, SODP_ABI_VERSION);
 	return 0;
 
+err_odp:
+	sodp_odp_exit();
 err_debugfs:
 	sodp_debugfs_exit();
 	sodp_net_exit();
@@ -238,6 +283,8 @@ static void __exit sodp_exit(void)
 	sodp_net_exit();
 
 	sodp_unregister_all();
+	/* Every QP is gone with its device: no send worker is queued. */
+	sodp_engine_exit();
 	sodp_odp_exit();
 	sodp_debugfs_exit();
 	sodp_check_leaks();

@@ -26,6 +26,7 @@
  * pages are unpinned when the last view of them is put.
  */
 
+#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/overflow.h>
@@ -536,6 +537,191 @@ static void sodp_mr_view_of(struct sodp_mr *mr, struct sodp_mr_view *v)
 	spin_lock(&mr->lock);
 	sodp_mr_view_fill(mr, v);
 	spin_unlock(&mr->lock);
+}
+
+/* ---- data access (the engine) ---------------------------------------------- */
+
+/*
+ * The user address of @iova in @v, once [iova, iova + len) is known to lie
+ * inside the MR. An implicit ODP MR's iova is the user address itself; the
+ * ODP layer checks that it is a user address.
+ */
+static int sodp_mr_uaddr(const struct sodp_mr_view *v, u64 iova, u64 len,
+			 u64 *uaddr)
+{
+	u64 end;
+
+	if (check_add_overflow(iova, len, &end))
+		return -EOVERFLOW;
+	if (v->implicit) {
+		*uaddr = iova;
+		return 0;
+	}
+	/* Registration checked that iova + length does not wrap. */
+	if (iova < v->iova || end > v->iova + v->length)
+		return -ERANGE;
+	*uaddr = v->va + (iova - v->iova);
+	return 0;
+}
+
+/*
+ * A position in an MR's pinned pages. Used from ODP chunk callbacks, under
+ * a region lock: kmap_local_page() and memcpy() only.
+ */
+struct sodp_pin_cursor {
+	struct sodp_mr_pin *pin;
+	u64 base;			/* user address of pin->pages[0] */
+	u64 uaddr;			/* next byte */
+	bool to_pin;			/* copy into the pinned pages */
+};
+
+static int sodp_pin_cursor_copy(void *priv, void *kaddr, size_t len)
+{
+	struct sodp_pin_cursor *c = priv;
+
+	while (len) {
+		unsigned long idx = (c->uaddr - c->base) >> PAGE_SHIFT;
+		size_t off = offset_in_page(c->uaddr);
+		size_t n = min_t(size_t, len, PAGE_SIZE - off);
+		void *p = kmap_local_page(c->pin->pages[idx]);
+
+		if (c->to_pin)
+			memcpy(p + off, kaddr, n);
+		else
+			memcpy(kaddr, p + off, n);
+		kunmap_local(p);
+		kaddr += n;
+		c->uaddr += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int sodp_mr_pin_access(struct sodp_mr_view *v, u64 uaddr, u64 len,
+			      sodp_odp_chunk_fn fn, void *priv)
+{
+	struct sodp_mr_pin *pin = v->pin;
+	u64 base = v->va & PAGE_MASK;
+	unsigned int pages = 0;
+	int err;
+
+	while (len) {
+		size_t off = offset_in_page(uaddr);
+		size_t n = min_t(u64, len, PAGE_SIZE - off);
+		void *p = kmap_local_page(pin->pages[(uaddr - base) >> PAGE_SHIFT]);
+
+		err = fn(priv, p + off, n);
+		kunmap_local(p);
+		if (err)
+			return err;
+		uaddr += n;
+		len -= n;
+		if (!(++pages % SODP_ODP_BATCH_PAGES))
+			cond_resched();
+	}
+	return 0;
+}
+
+/**
+ * sodp_mr_access - hand each kernel-mapped piece of an MR range to @fn
+ * @v: a view of the MR (sodp_mr_lookup())
+ * @iova: start of the range, in the MR's iova space
+ * @len: length in bytes (0: nothing is done)
+ * @write: @fn stores into the pieces
+ * @fn: called for each piece, never across a page; see sodp_odp_chunk_fn
+ *	for what it may do (the same rules hold for pinned memory)
+ * @priv: passed to @fn
+ *
+ * Checks the range against the MR, not the access rights: those are the
+ * caller's (local or remote) business. ODP pages are faulted in, so the
+ * caller may sleep and holds no region lock.
+ *
+ * Return: 0; -EOVERFLOW or -ERANGE for a range outside the MR; -EPERM for a
+ * write to pages pinned read-only; what the ODP layer or @fn returned.
+ */
+int sodp_mr_access(struct sodp_mr_view *v, u64 iova, u64 len, bool write,
+		   sodp_odp_chunk_fn fn, void *priv)
+{
+	u64 uaddr;
+	int err;
+
+	err = sodp_mr_uaddr(v, iova, len, &uaddr);
+	if (err || !len)
+		return err;
+	if (v->odp)
+		return sodp_odp_access(v->odp, uaddr, len,
+				       write ? SODP_ODP_WRITE : 0, fn, priv);
+	if (!v->pin)
+		return -ENOENT;
+	if (write && !v->pin->writable)
+		return -EPERM;
+	return sodp_mr_pin_access(v, uaddr, len, fn, priv);
+}
+
+/* Pinned to pinned: both sides are always mapped. */
+static int sodp_mr_pin_copy(struct sodp_mr_view *dst, u64 daddr,
+			    struct sodp_mr_view *src, u64 saddr, u64 len)
+{
+	struct sodp_pin_cursor c = {
+		.pin = dst->pin,
+		.base = dst->va & PAGE_MASK,
+		.uaddr = daddr,
+		.to_pin = true,
+	};
+
+	return sodp_mr_pin_access(src, saddr, len, sodp_pin_cursor_copy, &c);
+}
+
+/**
+ * sodp_mr_copy - copy from one MR range to another, one copy
+ * @dst: view of the destination MR
+ * @dst_iova: destination, in @dst's iova space
+ * @src: view of the source MR (may be of the same MR)
+ * @src_iova: source, in @src's iova space
+ * @len: bytes
+ *
+ * Range checks as sodp_mr_access(); access rights are the caller's. ODP
+ * pages of either side are faulted in as needed.
+ *
+ * Return: 0 or a negative errno (see sodp_mr_access() and sodp_odp_copy()).
+ */
+int sodp_mr_copy(struct sodp_mr_view *dst, u64 dst_iova,
+		 struct sodp_mr_view *src, u64 src_iova, u64 len)
+{
+	struct sodp_pin_cursor c;
+	u64 daddr, saddr;
+	int err;
+
+	err = sodp_mr_uaddr(dst, dst_iova, len, &daddr);
+	if (!err)
+		err = sodp_mr_uaddr(src, src_iova, len, &saddr);
+	if (err || !len)
+		return err;
+	if ((!dst->odp && !dst->pin) || (!src->odp && !src->pin))
+		return -ENOENT;
+	if (dst->pin && !dst->pin->writable)
+		return -EPERM;
+
+	if (dst->odp && src->odp)
+		return sodp_odp_copy(dst->odp, daddr, src->odp, saddr, len);
+	if (dst->pin && src->pin)
+		return sodp_mr_pin_copy(dst, daddr, src, saddr, len);
+	if (src->odp) {
+		/* ODP source into pinned pages. */
+		c.pin = dst->pin;
+		c.base = dst->va & PAGE_MASK;
+		c.uaddr = daddr;
+		c.to_pin = true;
+		return sodp_odp_access(src->odp, saddr, len, 0,
+				       sodp_pin_cursor_copy, &c);
+	}
+	/* Pinned source into ODP pages. */
+	c.pin = src->pin;
+	c.base = src->va & PAGE_MASK;
+	c.uaddr = saddr;
+	c.to_pin = false;
+	return sodp_odp_access(dst->odp, daddr, len, SODP_ODP_WRITE,
+			       sodp_pin_cursor_copy, &c);
 }
 
 /* ---- advise_mr -------------------------------------------------------------- */

@@ -37,12 +37,31 @@ static int sodp_query_device(struct ib_device *ibdev,
 	/* An implicit ODP MR covers the address space: length U64_MAX. */
 	attr->max_mr_size = U64_MAX;
 	attr->page_size_cap = PAGE_SIZE;
-	/*
-	 * ODP registration works, explicit and implicit; no transport
-	 * reaches ODP memory until the data path exists.
-	 */
+	/* ODP registration, explicit and implicit, and RC over it. */
 	attr->kernel_cap_flags |= IBK_ON_DEMAND_PAGING;
 	attr->odp_caps.general_caps = IB_ODP_SUPPORT | IB_ODP_SUPPORT_IMPLICIT;
+	attr->odp_caps.per_transport_caps.rc_odp_caps =
+		IB_ODP_SUPPORT_SEND | IB_ODP_SUPPORT_RECV |
+		IB_ODP_SUPPORT_WRITE | IB_ODP_SUPPORT_READ |
+		IB_ODP_SUPPORT_ATOMIC | IB_ODP_SUPPORT_SRQ_RECV;
+
+	/* RC queue pairs, CQs and SRQs on shared rings (sodp_qp.c etc.). */
+	attr->device_cap_flags = IB_DEVICE_RC_RNR_NAK_GEN |
+				 IB_DEVICE_SYS_IMAGE_GUID;
+	attr->max_qp = SODP_MAX_QP;
+	attr->max_qp_wr = SODP_MAX_QP_WR;
+	attr->max_send_sge = SODP_MAX_SGE;
+	attr->max_recv_sge = SODP_MAX_SGE;
+	attr->max_sge_rd = SODP_MAX_SGE;
+	attr->max_cq = SODP_MAX_CQ;
+	attr->max_cqe = SODP_MAX_CQE;
+	attr->max_qp_rd_atom = SODP_MAX_RD_ATOMIC;
+	attr->max_qp_init_rd_atom = SODP_MAX_RD_ATOMIC;
+	attr->max_res_rd_atom = SODP_MAX_QP * SODP_MAX_RD_ATOMIC;
+	attr->atomic_cap = IB_ATOMIC_HCA;
+	attr->max_srq = SODP_MAX_SRQ;
+	attr->max_srq_wr = SODP_MAX_SRQ_WR;
+	attr->max_srq_sge = SODP_MAX_SGE;
 	return 0;
 }
 
@@ -67,7 +86,7 @@ static int sodp_query_port(struct ib_device *ibdev, u32 port_num,
 	attr->pkey_tbl_len = SODP_PKEY_TBL_LEN;
 	attr->max_mtu = IB_MTU_4096;
 	attr->active_mtu = sodp_active_mtu(ndev);
-	attr->max_msg_sz = 0;	/* no queue pairs yet */
+	attr->max_msg_sz = SODP_MAX_MSG_SZ;
 	attr->state = sodp_netdev_port_state(ndev);
 	if (attr->state == IB_PORT_ACTIVE)
 		attr->phys_state = IB_PORT_PHYS_STATE_LINK_UP;
@@ -228,25 +247,49 @@ static const struct ib_device_ops sodp_dev_ops = {
 
 	.device_group = &sodp_attr_group,
 
+	/*
+	 * No poll_cq and no get_dma_mr: ib_core then never offers the device
+	 * to kernel ULPs (kverbs_provider is false), and every CQ, QP and
+	 * SRQ belongs to user space. CQ creation and resize are set by
+	 * sodp_compat_set_cq_ops().
+	 */
 	.advise_mr = sodp_advise_mr,
 	.alloc_pd = sodp_alloc_pd,
 	.alloc_ucontext = sodp_alloc_ucontext,
+	.create_qp = sodp_create_qp,
+	.create_srq = sodp_create_srq,
 	.dealloc_driver = sodp_dealloc_driver,
 	.dealloc_pd = sodp_dealloc_pd,
 	.dealloc_ucontext = sodp_dealloc_ucontext,
 	.dereg_mr = sodp_dereg_mr,
+	.destroy_cq = sodp_destroy_cq,
+	.destroy_qp = sodp_destroy_qp,
+	.destroy_srq = sodp_destroy_srq,
 	.fill_res_mr_entry = sodp_fill_res_mr_entry,
 	.fill_stat_mr_entry = sodp_fill_stat_mr_entry,
 	.get_dev_fw_str = sodp_get_dev_fw_str,
 	.get_link_layer = sodp_get_link_layer,
 	.get_port_immutable = sodp_get_port_immutable,
+	.mmap = sodp_mmap,
+	.mmap_free = sodp_mmap_free,
+	.modify_qp = sodp_modify_qp,
+	.modify_srq = sodp_modify_srq,
+	.post_recv = sodp_post_recv,
+	.post_send = sodp_post_send,
+	.post_srq_recv = sodp_post_srq_recv,
 	.query_device = sodp_query_device,
 	.query_pkey = sodp_query_pkey,
 	.query_port = sodp_query_port,
+	.query_qp = sodp_query_qp,
+	.query_srq = sodp_query_srq,
 	.reg_user_mr = sodp_compat_reg_user_mr,
+	.req_notify_cq = sodp_req_notify_cq,
 	.rereg_user_mr = sodp_rereg_user_mr,
 
+	INIT_RDMA_OBJ_SIZE(ib_cq, sodp_cq, ibcq),
 	INIT_RDMA_OBJ_SIZE(ib_pd, sodp_pd, ibpd),
+	INIT_RDMA_OBJ_SIZE(ib_qp, sodp_qp, ibqp),
+	INIT_RDMA_OBJ_SIZE(ib_srq, sodp_srq, ibsrq),
 	INIT_RDMA_OBJ_SIZE(ib_ucontext, sodp_ucontext, ibuc),
 };
 
@@ -274,8 +317,20 @@ int sodp_register_device(struct sodp_dev *sdev, const char *ibdev_name)
 	sdev->port_state = sodp_netdev_port_state(ndev);
 	/* Before anything can fail: dealloc_driver undoes it. */
 	sodp_mr_dev_init(sdev);
+	xa_init_flags(&sdev->qp_xa, XA_FLAGS_ALLOC);
+	sdev->qp_next = 2;
+	ida_init(&sdev->cq_ida);
+	ida_init(&sdev->srq_ida);
 
+	/*
+	 * ib_core's default command mask leaves these out; they are the
+	 * doorbells and CQ arming of sodp's shared rings.
+	 */
+	ibdev->uverbs_cmd_mask |= BIT_ULL(IB_USER_VERBS_CMD_POST_SEND) |
+				  BIT_ULL(IB_USER_VERBS_CMD_POST_RECV) |
+				  BIT_ULL(IB_USER_VERBS_CMD_REQ_NOTIFY_CQ);
 	ib_set_device_ops(ibdev, &sodp_dev_ops);
+	sodp_compat_set_cq_ops(ibdev);
 
 	err = ib_device_set_netdev(ibdev, ndev, SODP_PORT);
 	if (err)

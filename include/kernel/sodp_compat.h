@@ -12,6 +12,7 @@
 #include <linux/string.h>
 #include <linux/version.h>
 #include <rdma/ib_verbs.h>
+#include <rdma/uverbs_ioctl.h>
 
 /*
  * hmm_range_fault() (the ODP layer, sodp_odp.c).
@@ -80,6 +81,77 @@ sodp_compat_reg_user_mr(struct ib_pd *ibpd, u64 start, u64 length,
 			u64 virt_addr, int access, struct ib_udata *udata)
 {
 	return sodp_reg_user_mr(ibpd, start, length, virt_addr, access, udata);
+}
+#endif
+
+/*
+ * CQ creation and resizing (sodp_cq.c).
+ *
+ * create_cq takes a struct uverbs_attr_bundle since 6.10; 6.1 passes the
+ * driver udata, which ib_uverbs always embeds in a bundle (driver_udata),
+ * so the wrapper gives sodp_create_cq() that bundle (NULL for a kernel CQ).
+ *
+ * By 7.3 user CQs have their own ops: ib_uverbs calls create_user_cq (and
+ * may no longer fall back on create_cq), and resize_cq became
+ * resize_user_cq, whose cqe is an unsigned int. The version below is the
+ * first release with both changes as far as could be checked; 6.12 has
+ * neither, 7.3 both.
+ *
+ * sodp_compat_set_cq_ops() sets all of them: sodp_verbs.c calls it after
+ * ib_set_device_ops(ibdev, &sodp_dev_ops), whose table names no CQ
+ * creation or resize op.
+ */
+int sodp_create_cq(struct ib_cq *ibcq, const struct ib_cq_init_attr *attr,
+		   struct uverbs_attr_bundle *attrs);
+int sodp_resize_cq(struct ib_cq *ibcq, int cqe, struct ib_udata *udata);
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+static inline int sodp_compat_create_cq(struct ib_cq *ibcq,
+					const struct ib_cq_init_attr *attr,
+					struct uverbs_attr_bundle *attrs)
+{
+	return sodp_create_cq(ibcq, attr, attrs);
+}
+#else
+static inline int sodp_compat_create_cq(struct ib_cq *ibcq,
+					const struct ib_cq_init_attr *attr,
+					struct ib_udata *udata)
+{
+	return sodp_create_cq(ibcq, attr,
+			      udata ? container_of(udata,
+						   struct uverbs_attr_bundle,
+						   driver_udata) : NULL);
+}
+#endif
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 1, 0)
+static inline int sodp_compat_resize_cq(struct ib_cq *ibcq, unsigned int cqe,
+					struct ib_udata *udata)
+{
+	if (cqe > INT_MAX)
+		return -EINVAL;
+	return sodp_resize_cq(ibcq, cqe, udata);
+}
+
+static inline void sodp_compat_set_cq_ops(struct ib_device *ibdev)
+{
+	static const struct ib_device_ops ops = {
+		.create_cq = sodp_compat_create_cq,
+		.create_user_cq = sodp_compat_create_cq,
+		.resize_user_cq = sodp_compat_resize_cq,
+	};
+
+	ib_set_device_ops(ibdev, &ops);
+}
+#else
+static inline void sodp_compat_set_cq_ops(struct ib_device *ibdev)
+{
+	static const struct ib_device_ops ops = {
+		.create_cq = sodp_compat_create_cq,
+		.resize_cq = sodp_resize_cq,
+	};
+
+	ib_set_device_ops(ibdev, &ops);
 }
 #endif
 
