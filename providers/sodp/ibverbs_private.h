@@ -593,6 +593,358 @@ int ibv_cmd_advise_mr(struct ibv_pd *pd, enum ibv_advise_mr_advice advice,
 		      uint32_t num_sge);
 SODP_IBV_PRIVATE_SYM(ibv_cmd_advise_mr);
 
+/* ------------------------------------------------------------------------
+ * The data path: CQs, QPs and SRQs (driver.h, kern-abi.h of rdma-core
+ * 37..52; every function below is in IBVERBS_PRIVATE_34 of 37, 44 and 52).
+ * ------------------------------------------------------------------------
+ */
+
+/* Only ever pointed to (XRC is not supported). */
+struct verbs_xrcd;
+
+/*
+ * A CQ as libibverbs sees it: the provider embeds it and hands out
+ * &cq or &cq_ex. libibverbs only touches the struct ibv_cq part
+ * (verbs_init_cq(), ibv_cmd_create_cq*()).
+ */
+struct verbs_cq {
+	union {
+		struct ibv_cq cq;
+		struct ibv_cq_ex cq_ex;
+	};
+};
+
+/*
+ * An SRQ. ibv_cmd_create_srq_ex() fills srq_type (and xrcd, cq, srq_num
+ * for XRC SRQs, which sodp does not have).
+ */
+struct verbs_srq {
+	struct ibv_srq srq;
+	enum ibv_srq_type srq_type;
+	struct verbs_xrcd *xrcd;
+	struct ibv_cq *cq;
+	uint32_t srq_num;
+};
+
+/* verbs_qp.comp_mask */
+#define SODP_VERBS_QP_XRCD	(1U << 0)
+#define SODP_VERBS_QP_EX	(1U << 1)	/* ibv_qp_to_qp_ex() works */
+
+/*
+ * A QP. ibv_cmd_create_qp_ex*() set comp_mask to 0 (plus VERBS_QP_XRCD);
+ * the provider sets VERBS_QP_EX afterwards if it filled in the qp_ex
+ * operations, and ibv_qp_to_qp_ex() returns &qp_ex only then.
+ *
+ * Caution: comp_mask follows the public struct ibv_qp_ex, which gained a
+ * member in rdma-core 44 (wr_atomic_write) and in 45 (wr_flush). So the
+ * offset at which libibverbs looks for comp_mask is that of the verbs.h
+ * libibverbs itself was built with: a provider built against one
+ * release's verbs.h and loaded into a libibverbs of another release
+ * whose struct ibv_qp_ex has a different size would put VERBS_QP_EX
+ * where that libibverbs does not look (ibv_qp_to_qp_ex() then returns
+ * NULL or garbage). Build against the libibverbs you run with (as every
+ * distribution package does).
+ */
+struct verbs_qp {
+	union {
+		struct ibv_qp qp;
+		struct ibv_qp_ex qp_ex;
+	};
+	uint32_t comp_mask;
+	struct verbs_xrcd *xrcd;
+};
+
+/*
+ * Core commands whose buffers the provider passes (zeroed, no driver data
+ * follows: sodp defines no request data for them). Kernel struct members
+ * spelled out in place, checked below.
+ */
+
+/* IB_USER_VERBS_CMD_RESIZE_CQ */
+struct ibv_resize_cq {
+	struct ib_uverbs_cmd_hdr hdr;
+	__aligned_u64 response;
+	__u32 cq_handle;
+	__u32 cqe;
+};
+
+/* IB_USER_VERBS_CMD_MODIFY_SRQ */
+struct ibv_modify_srq {
+	struct ib_uverbs_cmd_hdr hdr;
+	__u32 srq_handle;
+	__u32 attr_mask;
+	__u32 max_wr;
+	__u32 srq_limit;
+};
+
+/* IB_USER_VERBS_CMD_QUERY_SRQ */
+struct ibv_query_srq {
+	struct ib_uverbs_cmd_hdr hdr;
+	__aligned_u64 response;
+	__u32 srq_handle;
+	__u32 reserved;
+};
+
+/* IB_USER_VERBS_CMD_QUERY_QP */
+struct ibv_query_qp {
+	struct ib_uverbs_cmd_hdr hdr;
+	__aligned_u64 response;
+	__u32 qp_handle;
+	__u32 attr_mask;
+};
+
+/* IB_USER_VERBS_CMD_MODIFY_QP: libibverbs fills every member. */
+struct ibv_modify_qp {
+	struct ib_uverbs_cmd_hdr hdr;
+	struct ib_uverbs_qp_dest dest;
+	struct ib_uverbs_qp_dest alt_dest;
+	__u32 qp_handle;
+	__u32 attr_mask;
+	__u32 qkey;
+	__u32 rq_psn;
+	__u32 sq_psn;
+	__u32 dest_qp_num;
+	__u32 qp_access_flags;
+	__u16 pkey_index;
+	__u16 alt_pkey_index;
+	__u8 qp_state;
+	__u8 cur_qp_state;
+	__u8 path_mtu;
+	__u8 path_mig_state;
+	__u8 en_sqd_async_notify;
+	__u8 max_rd_atomic;
+	__u8 max_dest_rd_atomic;
+	__u8 min_rnr_timer;
+	__u8 port_num;
+	__u8 timeout;
+	__u8 retry_cnt;
+	__u8 rnr_retry;
+	__u8 alt_port_num;
+	__u8 alt_timeout;
+	__u8 reserved[2];
+};
+
+SODP_IBV_CHECK_CMD(struct ibv_resize_cq, struct ib_uverbs_resize_cq,
+		   struct ib_uverbs_resize_cq_resp);
+SODP_IBV_CHECK_CMD_MEMB(struct ibv_resize_cq, struct ib_uverbs_resize_cq,
+			response);
+SODP_IBV_CHECK_CMD_MEMB(struct ibv_resize_cq, struct ib_uverbs_resize_cq,
+			cq_handle);
+SODP_IBV_CHECK_CMD_MEMB(struct ibv_resize_cq, struct ib_uverbs_resize_cq, cqe);
+
+SODP_IBV_CHECK_CMD(struct ibv_modify_srq, struct ib_uverbs_modify_srq,
+		   struct ib_uverbs_query_srq_resp);
+SODP_IBV_CHECK_CMD_MEMB(struct ibv_modify_srq, struct ib_uverbs_modify_srq,
+			srq_handle);
+SODP_IBV_CHECK_CMD_MEMB(struct ibv_modify_srq, struct ib_uverbs_modify_srq,
+			attr_mask);
+SODP_IBV_CHECK_CMD_MEMB(struct ibv_modify_srq, struct ib_uverbs_modify_srq,
+			max_wr);
+SODP_IBV_CHECK_CMD_MEMB(struct ibv_modify_srq, struct ib_uverbs_modify_srq,
+			srq_limit);
+
+SODP_IBV_CHECK_CMD(struct ibv_query_srq, struct ib_uverbs_query_srq,
+		   struct ib_uverbs_query_srq_resp);
+SODP_IBV_CHECK_CMD_MEMB(struct ibv_query_srq, struct ib_uverbs_query_srq,
+			response);
+SODP_IBV_CHECK_CMD_MEMB(struct ibv_query_srq, struct ib_uverbs_query_srq,
+			srq_handle);
+SODP_IBV_CHECK_CMD_MEMB(struct ibv_query_srq, struct ib_uverbs_query_srq,
+			reserved);
+
+SODP_IBV_CHECK_CMD(struct ibv_query_qp, struct ib_uverbs_query_qp,
+		   struct ib_uverbs_query_qp_resp);
+SODP_IBV_CHECK_CMD_MEMB(struct ibv_query_qp, struct ib_uverbs_query_qp,
+			response);
+SODP_IBV_CHECK_CMD_MEMB(struct ibv_query_qp, struct ib_uverbs_query_qp,
+			qp_handle);
+SODP_IBV_CHECK_CMD_MEMB(struct ibv_query_qp, struct ib_uverbs_query_qp,
+			attr_mask);
+
+SODP_IBV_CHECK_CMD(struct ibv_modify_qp, struct ib_uverbs_modify_qp,
+		   struct ib_uverbs_query_qp_resp);
+SODP_IBV_CHECK_CMD_MEMB(struct ibv_modify_qp, struct ib_uverbs_modify_qp,
+			dest);
+SODP_IBV_CHECK_CMD_MEMB(struct ibv_modify_qp, struct ib_uverbs_modify_qp,
+			alt_dest);
+SODP_IBV_CHECK_CMD_MEMB(struct ibv_modify_qp, struct ib_uverbs_modify_qp,
+			qp_handle);
+SODP_IBV_CHECK_CMD_MEMB(struct ibv_modify_qp, struct ib_uverbs_modify_qp,
+			qp_access_flags);
+SODP_IBV_CHECK_CMD_MEMB(struct ibv_modify_qp, struct ib_uverbs_modify_qp,
+			qp_state);
+SODP_IBV_CHECK_CMD_MEMB(struct ibv_modify_qp, struct ib_uverbs_modify_qp,
+			alt_timeout);
+SODP_IBV_CHECK_CMD_MEMB(struct ibv_modify_qp, struct ib_uverbs_modify_qp,
+			reserved);
+
+/*
+ * Request buffers sodp never builds: the create commands carry no sodp
+ * request data, so the provider passes NULL and size 0 for them (as
+ * rdma-core's own rxe provider does) and libibverbs builds the core
+ * request itself. Only the response buffer (core response + sodp's data)
+ * is the provider's.
+ */
+struct ibv_create_cq;
+struct ibv_create_cq_ex;
+struct ibv_create_qp;
+struct ibv_create_qp_ex;
+struct ibv_create_srq;
+struct ibv_create_xsrq;
+
+/*
+ * IB_USER_VERBS_CMD_CREATE_CQ (ioctl UVERBS_METHOD_CQ_CREATE). Sets
+ * cq->context, handle and cqe; the caller (ibv_create_cq()) initialises
+ * the rest with verbs_init_cq().
+ */
+int ibv_cmd_create_cq(struct ibv_context *context, int cqe,
+		      struct ibv_comp_channel *channel, int comp_vector,
+		      struct ibv_cq *cq, struct ibv_create_cq *cmd,
+		      size_t cmd_size, struct ib_uverbs_create_cq_resp *resp,
+		      size_t resp_size);
+SODP_IBV_PRIVATE_SYM(ibv_cmd_create_cq);
+
+/*
+ * Same from a struct ibv_cq_init_attr_ex (comp_mask FLAGS and PD only,
+ * else EOPNOTSUPP). Completion timestamps in wc_flags become the kernel
+ * flag IB_UVERBS_CQ_FLAGS_TIMESTAMP_COMPLETION. cmd_flags: 0.
+ */
+int ibv_cmd_create_cq_ex(struct ibv_context *context,
+			 const struct ibv_cq_init_attr_ex *cq_attr,
+			 struct verbs_cq *cq, struct ibv_create_cq_ex *cmd,
+			 size_t cmd_size,
+			 struct ib_uverbs_ex_create_cq_resp *resp,
+			 size_t resp_size, uint32_t cmd_flags);
+SODP_IBV_PRIVATE_SYM(ibv_cmd_create_cq_ex);
+
+/* Arms the CQ (write() command). */
+int ibv_cmd_req_notify_cq(struct ibv_cq *cq, int solicited_only);
+SODP_IBV_PRIVATE_SYM(ibv_cmd_req_notify_cq);
+
+/* Fills cmd->cq_handle and cqe; on success sets cq->cqe = resp->cqe. */
+int ibv_cmd_resize_cq(struct ibv_cq *cq, int cqe, struct ibv_resize_cq *cmd,
+		      size_t cmd_size, struct ib_uverbs_resize_cq_resp *resp,
+		      size_t resp_size);
+SODP_IBV_PRIVATE_SYM(ibv_cmd_resize_cq);
+
+/* Also waits until every event reported for the CQ was acknowledged. */
+int ibv_cmd_destroy_cq(struct ibv_cq *cq);
+SODP_IBV_PRIVATE_SYM(ibv_cmd_destroy_cq);
+
+/*
+ * IB_USER_VERBS_CMD_CREATE_SRQ. Sets srq->context, handle, mutex and
+ * cond, and attr->attr.max_wr and max_sge to what the kernel granted.
+ */
+int ibv_cmd_create_srq(struct ibv_pd *pd, struct ibv_srq *srq,
+		       struct ibv_srq_init_attr *attr,
+		       struct ibv_create_srq *cmd, size_t cmd_size,
+		       struct ib_uverbs_create_srq_resp *resp,
+		       size_t resp_size);
+SODP_IBV_PRIVATE_SYM(ibv_cmd_create_srq);
+
+/* Same from the _ex attributes (needs IBV_SRQ_INIT_ATTR_PD). */
+int ibv_cmd_create_srq_ex(struct ibv_context *context, struct verbs_srq *srq,
+			  struct ibv_srq_init_attr_ex *attr_ex,
+			  struct ibv_create_xsrq *cmd, size_t cmd_size,
+			  struct ib_uverbs_create_srq_resp *resp,
+			  size_t resp_size);
+SODP_IBV_PRIVATE_SYM(ibv_cmd_create_srq_ex);
+
+int ibv_cmd_modify_srq(struct ibv_srq *srq, struct ibv_srq_attr *srq_attr,
+		       int srq_attr_mask, struct ibv_modify_srq *cmd,
+		       size_t cmd_size);
+SODP_IBV_PRIVATE_SYM(ibv_cmd_modify_srq);
+
+int ibv_cmd_query_srq(struct ibv_srq *srq, struct ibv_srq_attr *srq_attr,
+		      struct ibv_query_srq *cmd, size_t cmd_size);
+SODP_IBV_PRIVATE_SYM(ibv_cmd_query_srq);
+
+int ibv_cmd_destroy_srq(struct ibv_srq *srq);
+SODP_IBV_PRIVATE_SYM(ibv_cmd_destroy_srq);
+
+/*
+ * IB_USER_VERBS_EX_CMD_CREATE_QP (ioctl UVERBS_METHOD_QP_CREATE). Needs
+ * IBV_QP_INIT_ATTR_PD for an RC QP. On success sets qp->context, handle,
+ * qp_num, pd, the CQs, srq, qp_type, state (RESET), mutex and cond,
+ * qp->comp_mask (0) and attr_ex->cap to what the kernel granted.
+ */
+int ibv_cmd_create_qp_ex2(struct ibv_context *context, struct verbs_qp *qp,
+			  struct ibv_qp_init_attr_ex *attr_ex,
+			  struct ibv_create_qp_ex *cmd, size_t cmd_size,
+			  struct ib_uverbs_ex_create_qp_resp *resp,
+			  size_t resp_size);
+SODP_IBV_PRIVATE_SYM(ibv_cmd_create_qp_ex2);
+
+/* attr_mask must not reach IBV_QP_RATE_LIMIT (EOPNOTSUPP). */
+int ibv_cmd_query_qp(struct ibv_qp *qp, struct ibv_qp_attr *qp_attr,
+		     int attr_mask, struct ibv_qp_init_attr *qp_init_attr,
+		     struct ibv_query_qp *cmd, size_t cmd_size);
+SODP_IBV_PRIVATE_SYM(ibv_cmd_query_qp);
+
+/* attr_mask must not reach IBV_QP_RATE_LIMIT (EOPNOTSUPP). */
+int ibv_cmd_modify_qp(struct ibv_qp *qp, struct ibv_qp_attr *attr,
+		      int attr_mask, struct ibv_modify_qp *cmd,
+		      size_t cmd_size);
+SODP_IBV_PRIVATE_SYM(ibv_cmd_modify_qp);
+
+/* Also waits until every event reported for the QP was acknowledged. */
+int ibv_cmd_destroy_qp(struct ibv_qp *qp);
+SODP_IBV_PRIVATE_SYM(ibv_cmd_destroy_qp);
+
+static_assert(offsetof(struct verbs_cq, cq) == 0 &&
+		      offsetof(struct verbs_cq, cq_ex) == 0,
+	      "verbs_cq: ibv_cq and ibv_cq_ex at 0");
+static_assert(offsetof(struct ibv_cq_ex, cqe) == offsetof(struct ibv_cq, cqe) &&
+		      offsetof(struct ibv_cq_ex, async_events_completed) ==
+			      offsetof(struct ibv_cq, async_events_completed),
+	      "ibv_cq_ex starts like ibv_cq");
+static_assert(offsetof(struct verbs_qp, qp) == 0 &&
+		      offsetof(struct verbs_qp, qp_ex) == 0 &&
+		      offsetof(struct ibv_qp_ex, qp_base) == 0,
+	      "verbs_qp: ibv_qp and ibv_qp_ex at 0");
+static_assert(offsetof(struct verbs_qp, comp_mask) == sizeof(struct ibv_qp_ex),
+	      "verbs_qp.comp_mask follows ibv_qp_ex");
+static_assert(offsetof(struct verbs_srq, srq) == 0, "verbs_srq.srq at 0");
+static_assert(offsetof(struct verbs_srq, srq_type) == sizeof(struct ibv_srq),
+	      "verbs_srq.srq_type follows ibv_srq");
+static_assert(sizeof(enum ibv_srq_type) == sizeof(int), "enum ibv_srq_type");
+static_assert(offsetof(struct verbs_context_ops, create_cq) ==
+		      15 * sizeof(void (*)(void)), "verbs_context_ops.create_cq");
+static_assert(offsetof(struct verbs_context_ops, create_qp) ==
+		      19 * sizeof(void (*)(void)), "verbs_context_ops.create_qp");
+static_assert(offsetof(struct verbs_context_ops, create_srq) ==
+		      22 * sizeof(void (*)(void)), "verbs_context_ops.create_srq");
+static_assert(offsetof(struct verbs_context_ops, destroy_cq) ==
+		      31 * sizeof(void (*)(void)), "verbs_context_ops.destroy_cq");
+static_assert(offsetof(struct verbs_context_ops, poll_cq) ==
+		      53 * sizeof(void (*)(void)), "verbs_context_ops.poll_cq");
+static_assert(offsetof(struct verbs_context_ops, post_send) ==
+		      55 * sizeof(void (*)(void)), "verbs_context_ops.post_send");
+static_assert(offsetof(struct verbs_context_ops, post_srq_recv) ==
+		      57 * sizeof(void (*)(void)),
+	      "verbs_context_ops.post_srq_recv");
+static_assert(offsetof(struct verbs_context_ops, query_srq) ==
+		      64 * sizeof(void (*)(void)), "verbs_context_ops.query_srq");
+static_assert(offsetof(struct verbs_context_ops, req_notify_cq) ==
+		      69 * sizeof(void (*)(void)),
+	      "verbs_context_ops.req_notify_cq");
+static_assert(offsetof(struct verbs_context_ops, resize_cq) ==
+		      71 * sizeof(void (*)(void)), "verbs_context_ops.resize_cq");
+
+#if SODP_IS_LP64
+static_assert(sizeof(struct ibv_resize_cq) == 24, "sizeof ibv_resize_cq");
+static_assert(sizeof(struct ibv_modify_srq) == 24, "sizeof ibv_modify_srq");
+static_assert(sizeof(struct ibv_query_srq) == 24, "sizeof ibv_query_srq");
+static_assert(sizeof(struct ibv_query_qp) == 24, "sizeof ibv_query_qp");
+static_assert(sizeof(struct ibv_modify_qp) == 120, "sizeof ibv_modify_qp");
+static_assert(offsetof(struct verbs_srq, xrcd) == sizeof(struct ibv_srq) + 8,
+	      "verbs_srq.xrcd");
+static_assert(sizeof(struct verbs_srq) == sizeof(struct ibv_srq) + 32,
+	      "sizeof verbs_srq");
+static_assert(sizeof(struct verbs_qp) == sizeof(struct ibv_qp_ex) + 16,
+	      "sizeof verbs_qp");
+#endif
+
 /*
  * Typed front end of _verbs_init_and_alloc_context(): allocate a driver
  * context of type *drv_ptr whose struct verbs_context is the member memb.
