@@ -1251,8 +1251,15 @@ static int sodp_odp_leaf_copy(struct sodp_odp_region *d, u64 daddr,
 		d->entries[di] = de | SODP_ODP_E_DIRTY;
 		sk = kmap_local_page(sodp_odp_entry_page(se));
 		dk = kmap_local_page(sodp_odp_entry_page(de));
-		/* The same page on both sides is possible: memmove. */
-		memmove(dk + doff, sk + soff, c);
+		/*
+		 * The same page on both sides is possible: memmove() then.
+		 * Otherwise memcpy(), which is much faster where it matters
+		 * (x86's rep movsb; under TCG a loop of moves is ~10x slower).
+		 */
+		if (unlikely(sodp_odp_entry_page(se) == sodp_odp_entry_page(de)))
+			memmove(dk + doff, sk + soff, c);
+		else
+			memcpy(dk + doff, sk + soff, c);
 		kunmap_local(dk);
 		kunmap_local(sk);
 		*done += c;
