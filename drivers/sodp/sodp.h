@@ -248,6 +248,11 @@ int sodp_fill_stat_mr_entry(struct sk_buff *msg, struct ib_mr *ibmr);
  *
  * Lock order for the data path (outermost first):
  *
+ *   qp->sq_mutex	(mutex) whoever executes the QP's send queue holds
+ *			it: the send worker, or the doorbell executing it
+ *			inline in the poster's system call
+ *			(sodp_qp_doorbell()), and the SQ discard of
+ *			modify_qp(RESET). Held across everything below.
  *   qp->state_lock	(mutex) modify_qp, query_qp, destroy_qp of one QP:
  *			the state and the connection attributes.
  *   qp->resp_lock	(mutex) the QP's responder side: taken by whoever
@@ -404,7 +409,8 @@ struct sodp_qp {
 	struct ib_qp_attr attr;		/* last values set, under state_lock */
 	bool sq_draining;		/* SQD entered, SQ_DRAINED not yet sent */
 
-	/* Send side: only the send worker consumes. */
+	/* Send side: consumed only under sq_mutex. */
+	struct mutex sq_mutex;		/* see the data path lock order */
 	struct sodp_ring sq;
 	u32 sq_cons;			/* kernel's copy of sq.hdr->cons */
 	u32 max_send_sge;
@@ -489,8 +495,10 @@ int sodp_qp_take_recv(struct sodp_qp *qp, struct sodp_recv *wqe);
 int sodp_engine_init(void);
 void sodp_engine_exit(void);
 void sodp_qp_sq_work(struct work_struct *work);	/* qp->sq_work's function */
-/* Wake the send worker now (doorbell, state change). */
+/* Wake the send worker now (state change). */
 void sodp_qp_kick(struct sodp_qp *qp);
+/* The doorbell: execute the SQ in the caller's context if it is free. */
+void sodp_qp_doorbell(struct sodp_qp *qp);
 
 /*
  * Moving data through MR views (sodp_mr.c). @iova ranges are checked

@@ -1098,10 +1098,9 @@ static void sodp_sq_drained(struct sodp_qp *qp)
  * sodp_qp_sq_work - the send worker: executes the QP's send queue
  * @work: qp->sq_work
  */
-void sodp_qp_sq_work(struct work_struct *work)
+/* Execute the SQ for one batch or time slice; the caller holds sq_mutex. */
+static void sodp_sq_run(struct sodp_qp *qp)
 {
-	struct sodp_qp *qp = container_of(to_delayed_work(work),
-					  struct sodp_qp, sq_work);
 	unsigned long end = jiffies + msecs_to_jiffies(SODP_ENG_SLICE_MS);
 	struct sodp_eng *e = NULL;
 	unsigned int done = 0;
@@ -1165,8 +1164,48 @@ out:
 	kfree(e);
 }
 
+void sodp_qp_sq_work(struct work_struct *work)
+{
+	struct sodp_qp *qp = container_of(to_delayed_work(work),
+					  struct sodp_qp, sq_work);
+
+	mutex_lock(&qp->sq_mutex);
+	sodp_sq_run(qp);
+	mutex_unlock(&qp->sq_mutex);
+}
+
 /**
- * sodp_qp_kick - wake the send worker now (doorbell, state change)
+ * sodp_qp_doorbell - the provider found the SQ idle and posted to it
+ * @qp: the QP (ib_uverbs holds its uobject: it is not being destroyed)
+ *
+ * Executes the SQ right here, in the poster's system call, when no one
+ * else is executing it: a worker would first have to be scheduled, and
+ * when the application busy-polls every CPU that costs a scheduler tick
+ * (milliseconds) per message. One batch or time slice at most; anything
+ * left goes to the worker. The memory touched belongs to the MRs' owners
+ * (the ODP layer faults through each region's own mm), not to current.
+ */
+void sodp_qp_doorbell(struct sodp_qp *qp)
+{
+	sodp_ring_set_flags(&qp->sq, 0, SODP_RING_F_IDLE);
+	/*
+	 * A run is queued, or the head WQE waits for its RNR or transport
+	 * retry timer, which a new WQE behind it must not cut short: the
+	 * worker will see the new WQE when it runs.
+	 */
+	if (delayed_work_pending(&qp->sq_work))
+		return;
+	if (fatal_signal_pending(current) || !mutex_trylock(&qp->sq_mutex)) {
+		/* Running elsewhere (or we are dying): queue a run after. */
+		queue_delayed_work(sodp_wq, &qp->sq_work, 0);
+		return;
+	}
+	sodp_sq_run(qp);
+	mutex_unlock(&qp->sq_mutex);
+}
+
+/**
+ * sodp_qp_kick - wake the send worker now (a state change)
  * @qp: the QP
  *
  * Withdraws IDLE first, so that the provider stops ringing while the

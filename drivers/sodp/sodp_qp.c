@@ -90,6 +90,7 @@ int sodp_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *init,
 	qp->sdev = sdev;
 	refcount_set(&qp->ref, 1);
 	init_completion(&qp->free_done);
+	mutex_init(&qp->sq_mutex);
 	mutex_init(&qp->state_lock);
 	mutex_init(&qp->resp_lock);
 	qp->state = IB_QPS_RESET;
@@ -181,6 +182,7 @@ err_destroy_sq:
 err_destroy_mutex:
 	mutex_destroy(&qp->resp_lock);
 	mutex_destroy(&qp->state_lock);
+	mutex_destroy(&qp->sq_mutex);
 	return err;
 }
 
@@ -372,6 +374,8 @@ static void sodp_qp_reset_sq(struct sodp_qp *qp)
 {
 	cancel_delayed_work_sync(&qp->sq_work);
 
+	/* Nor may a doorbell execute it inline (sodp_qp_doorbell()). */
+	mutex_lock(&qp->sq_mutex);
 	mutex_lock(&qp->state_lock);
 	if (qp->state == IB_QPS_RESET) {
 		qp->sq_cons = READ_ONCE(qp->sq.hdr->prod);
@@ -383,6 +387,7 @@ static void sodp_qp_reset_sq(struct sodp_qp *qp)
 				    SODP_RING_F_ERROR);
 	}
 	mutex_unlock(&qp->state_lock);
+	mutex_unlock(&qp->sq_mutex);
 }
 
 int sodp_modify_qp(struct ib_qp *ibqp, struct ib_qp_attr *attr, int mask,
@@ -488,6 +493,7 @@ int sodp_destroy_qp(struct ib_qp *ibqp, struct ib_udata *udata)
 	rdma_destroy_ah_attr(&qp->attr.ah_attr);
 	mutex_destroy(&qp->resp_lock);
 	mutex_destroy(&qp->state_lock);
+	mutex_destroy(&qp->sq_mutex);
 	atomic_dec(&sodp_objs.qps);
 	return 0;
 }
@@ -500,7 +506,7 @@ int sodp_post_send(struct ib_qp *ibqp, const struct ib_send_wr *wr,
 		*bad_wr = wr;
 		return -EINVAL;
 	}
-	sodp_qp_kick(to_sqp(ibqp));
+	sodp_qp_doorbell(to_sqp(ibqp));
 	return 0;
 }
 
