@@ -14,8 +14,11 @@ info=$(ibv_devinfo -v -d sodp0 2>&1)
 # The lines of the section that starts with $1: up to the next "name:" line.
 section() { awk -v s="$1:" '$1 == s { on = 1; next } on && /:/ { exit } on { print $1 }' <<<"$info" | tr '\n' ' '; }
 check_eq "ibv_devinfo -v: general_odp_caps" "ODP_SUPPORT ODP_SUPPORT_IMPLICIT " "$(section general_odp_caps)"
-check_eq "ibv_devinfo -v: no transport reaches ODP memory yet (rc_odp_caps)" "NO SUPPORT" \
-	"$(awk '$1 == "rc_odp_caps:" { getline; print $1, $2 }' <<<"$info")"
+check_eq "ibv_devinfo -v: rc_odp_caps are exactly what the RC data path does" \
+	"SUPPORT_SEND SUPPORT_RECV SUPPORT_WRITE SUPPORT_READ SUPPORT_ATOMIC SUPPORT_SRQ " \
+	"$(section rc_odp_caps)"
+check_eq "ibv_devinfo -v: no ODP over UC or UD (no such QPs)" "NO NO " \
+	"$(section uc_odp_caps)$(section ud_odp_caps)"
 check_out "ibv_devinfo -v: max_mr_size covers implicit ODP" 'max_mr_size:\s+0xffffffffffffffff$' echo "$info"
 check_out "ibv_devinfo -v: page_size_cap 4 KiB" 'page_size_cap:\s+0x1000$' echo "$info"
 check_out "ibv_devinfo -v: max_mr 1048576" 'max_mr:\s+1048576$' echo "$info"

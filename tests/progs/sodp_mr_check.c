@@ -27,6 +27,8 @@
 #include <sys/wait.h>
 #include <infiniband/verbs.h>
 
+#include "tap.h"
+
 #define PG		4096UL
 #define LW		IBV_ACCESS_LOCAL_WRITE
 #define RW		IBV_ACCESS_REMOTE_WRITE
@@ -39,67 +41,8 @@
 #define PF_NOFAULT	IBV_ADVISE_MR_ADVICE_PREFETCH_NO_FAULT
 #define FLUSH		IBV_ADVISE_MR_FLAG_FLUSH
 
-static int fails;
 static struct ibv_context *ctx;
 static struct ibv_pd *pd;
-
-static void ok(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	printf("ok - ");
-	vprintf(fmt, ap);
-	printf("\n");
-	va_end(ap);
-	fflush(stdout);
-}
-
-static void note(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	printf("# ");
-	vprintf(fmt, ap);
-	printf("\n");
-	va_end(ap);
-	fflush(stdout);
-}
-
-static void __attribute__((noreturn)) die(const char *fmt, ...)
-{
-	va_list ap;
-	int e = errno;
-
-	va_start(ap, fmt);
-	printf("not ok - setup: ");
-	vprintf(fmt, ap);
-	printf(" (errno %d %s)\n", e, strerror(e));
-	va_end(ap);
-	fflush(stdout);
-	exit(2);
-}
-
-/* expect(cond, what, fmt...): one assertion */
-static bool __attribute__((format(printf, 3, 4)))
-expect(bool cond, const char *what, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (cond) {
-		ok("%s", what);
-		return true;
-	}
-	va_start(ap, fmt);
-	printf("not ok - %s: ", what);
-	vprintf(fmt, ap);
-	printf("\n");
-	va_end(ap);
-	fflush(stdout);
-	fails++;
-	return false;
-}
 
 /* expect a return value of 0 or a positive errno */
 static bool expect_rc(int got, int want, const char *what)

@@ -33,6 +33,8 @@
 
 #include <rdma/sodp-odp-test.h>
 
+#include "tap.h"
+
 #define PG		4096UL
 #define HUGE_SZ		(2UL << 20)
 #define RD		SODP_ODP_TEST_ACCESS_READ
@@ -43,77 +45,7 @@
 #define DIRTY		SODP_ODP_TEST_RES_DIRTY
 #define HUGE		SODP_ODP_TEST_RES_HUGE
 
-static int fails;
 static int devfd = -1;
-
-static void ok(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	printf("ok - ");
-	vprintf(fmt, ap);
-	printf("\n");
-	va_end(ap);
-	fflush(stdout);
-}
-
-static void not_ok(const char *what, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	printf("not ok - %s: ", what);
-	vprintf(fmt, ap);
-	printf("\n");
-	va_end(ap);
-	fflush(stdout);
-	fails++;
-}
-
-static void note(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	printf("# ");
-	vprintf(fmt, ap);
-	printf("\n");
-	va_end(ap);
-	fflush(stdout);
-}
-
-static void __attribute__((noreturn)) die(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	printf("not ok - setup: ");
-	vprintf(fmt, ap);
-	printf(" (errno %d %s)\n", errno, strerror(errno));
-	va_end(ap);
-	fflush(stdout);
-	exit(2);
-}
-
-/* expect(cond, what, fmt...): one assertion */
-static bool expect(bool cond, const char *what, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (cond) {
-		ok("%s", what);
-		return true;
-	}
-	va_start(ap, fmt);
-	printf("not ok - %s: ", what);
-	vprintf(fmt, ap);
-	printf("\n");
-	va_end(ap);
-	fflush(stdout);
-	fails++;
-	return false;
-}
 
 /* expect an errno result: ret is 0 or -errno */
 static bool expect_err(int ret, int want, const char *what)

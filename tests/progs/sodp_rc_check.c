@@ -37,6 +37,8 @@
 #include <sys/wait.h>
 #include <infiniband/verbs.h>
 
+#include "tap.h"
+
 #define PG		4096UL
 #define BUF		(64 * 1024UL)
 #define LW		IBV_ACCESS_LOCAL_WRITE
@@ -49,7 +51,6 @@
 #define WAIT_MS		10000
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
-static int fails;
 static const char *devname;
 static bool is_sodp;
 static struct ibv_context *ctx;
@@ -58,63 +59,6 @@ static struct ibv_device_attr_ex dattr;
 static struct ibv_port_attr pattr;
 static union ibv_gid gid;
 static int gid_index = -1;
-
-static void ok(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	printf("ok - ");
-	vprintf(fmt, ap);
-	printf("\n");
-	va_end(ap);
-	fflush(stdout);
-}
-
-static void note(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	printf("# ");
-	vprintf(fmt, ap);
-	printf("\n");
-	va_end(ap);
-	fflush(stdout);
-}
-
-static void __attribute__((noreturn)) die(const char *fmt, ...)
-{
-	va_list ap;
-	int e = errno;
-
-	va_start(ap, fmt);
-	printf("not ok - setup: ");
-	vprintf(fmt, ap);
-	printf(" (errno %d %s)\n", e, strerror(e));
-	va_end(ap);
-	fflush(stdout);
-	exit(2);
-}
-
-static bool __attribute__((format(printf, 3, 4)))
-expect(bool cond, const char *what, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (cond) {
-		ok("%s", what);
-		return true;
-	}
-	va_start(ap, fmt);
-	printf("not ok - %s: ", what);
-	vprintf(fmt, ap);
-	printf("\n");
-	va_end(ap);
-	fflush(stdout);
-	fails++;
-	return false;
-}
 
 /* expect a return value of 0 or a positive errno */
 static bool expect_rc(int got, int want, const char *what)
