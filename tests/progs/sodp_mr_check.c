@@ -51,26 +51,6 @@ static bool expect_rc(int got, int want, const char *what)
 		      strerror(got), want, strerror(want));
 }
 
-static struct ibv_context *open_dev(const char *name)
-{
-	struct ibv_device **list;
-	struct ibv_context *c = NULL;
-	int n, i;
-
-	list = ibv_get_device_list(&n);
-	if (!list)
-		die("ibv_get_device_list");
-	for (i = 0; i < n; i++)
-		if (!strcmp(ibv_get_device_name(list[i]), name)) {
-			c = ibv_open_device(list[i]);
-			break;
-		}
-	ibv_free_device_list(list);
-	if (!c)
-		die("open %s", name);
-	return c;
-}
-
 static void *map_anon(size_t len, int prot)
 {
 	void *p = mmap(NULL, len, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

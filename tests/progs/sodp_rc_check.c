@@ -99,26 +99,6 @@ static void msleep(long ms)
 	nanosleep(&ts, NULL);
 }
 
-static struct ibv_context *open_dev(const char *name)
-{
-	struct ibv_device **list;
-	struct ibv_context *c = NULL;
-	int n, i;
-
-	list = ibv_get_device_list(&n);
-	if (!list)
-		die("ibv_get_device_list");
-	for (i = 0; i < n; i++)
-		if (!strcmp(ibv_get_device_name(list[i]), name)) {
-			c = ibv_open_device(list[i]);
-			break;
-		}
-	ibv_free_device_list(list);
-	if (!c)
-		die("open %s", name);
-	return c;
-}
-
 /* The RoCEv2 GID with an IPv4-mapped address (else any RoCEv2 GID). */
 static void find_gid(void)
 {

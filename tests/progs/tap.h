@@ -4,7 +4,8 @@
  * assertion, as tests/cases/lib.sh's asserts() passes them on:
  *   ok - <what>            not ok - <what>: <why>            # <note>
  * "fails" counts the failed assertions; die() reports a setup failure and
- * exits 2. Included by exactly one source file per program.
+ * exits 2. With <infiniband/verbs.h> included first, open_dev() too.
+ * Included by exactly one source file per program.
  */
 #ifndef SODP_TESTS_TAP_H
 #define SODP_TESTS_TAP_H
@@ -93,5 +94,28 @@ expect(bool cond, const char *what, const char *fmt, ...)
 	va_end(ap);
 	return false;
 }
+
+#ifdef INFINIBAND_VERBS_H
+/* Open the RDMA device called @name, or die. */
+static struct ibv_context *__attribute__((unused)) open_dev(const char *name)
+{
+	struct ibv_device **list;
+	struct ibv_context *c = NULL;
+	int n, i;
+
+	list = ibv_get_device_list(&n);
+	if (!list)
+		die("ibv_get_device_list");
+	for (i = 0; i < n; i++)
+		if (!strcmp(ibv_get_device_name(list[i]), name)) {
+			c = ibv_open_device(list[i]);
+			break;
+		}
+	ibv_free_device_list(list);
+	if (!c)
+		die("open %s", name);
+	return c;
+}
+#endif
 
 #endif /* SODP_TESTS_TAP_H */
