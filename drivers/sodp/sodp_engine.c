@@ -151,7 +151,15 @@ struct sodp_eng {
 	u32 nlsge;			/* views held in lsge */
 	struct sodp_payload pl;
 	struct sodp_recv recv;		/* the responder's receive WQE */
+	bool doorbell;			/* run inline by sodp_qp_doorbell() */
 };
+
+/*
+ * A doorbell executes inline only messages up to this size: ibv_post_send()
+ * must not block for the copy (or the ODP faults) of a large message,
+ * which the worker then executes.
+ */
+#define SODP_DOORBELL_MAX_LEN	SZ_64K
 
 /* The responder's side of one request, under peer->resp_lock. */
 struct sodp_rctx {
@@ -920,8 +928,8 @@ static bool sodp_sq_retry(struct sodp_qp *qp)
 
 /*
  * Execute the WQE at sq_cons (the ring holds it). Return: false if it is
- * waiting for an RNR or transport retry (not consumed: the worker stops),
- * else true.
+ * waiting for an RNR or transport retry, or is too large for a doorbell
+ * (not consumed: the run stops, the worker is queued), else true.
  */
 static bool sodp_sq_execute(struct sodp_qp *qp, struct sodp_eng *e)
 {
@@ -963,6 +971,12 @@ static bool sodp_sq_execute(struct sodp_qp *qp, struct sodp_eng *e)
 					   sodp_op_is_atomic(op), &len);
 		if (status != IB_WC_SUCCESS)
 			goto complete;
+	}
+	if (e->doorbell && len > SODP_DOORBELL_MAX_LEN) {
+		/* Not in the poster's system call: the worker takes it. */
+		sodp_lsge_put(e);
+		queue_delayed_work(sodp_wq, &qp->sq_work, 0);
+		return false;
 	}
 	e->pl.sge = e->lsge;
 	e->pl.nsge = e->nlsge;
@@ -1099,7 +1113,7 @@ static void sodp_sq_drained(struct sodp_qp *qp)
  * @work: qp->sq_work
  */
 /* Execute the SQ for one batch or time slice; the caller holds sq_mutex. */
-static void sodp_sq_run(struct sodp_qp *qp)
+static void sodp_sq_run(struct sodp_qp *qp, bool doorbell)
 {
 	unsigned long end = jiffies + msecs_to_jiffies(SODP_ENG_SLICE_MS);
 	struct sodp_eng *e = NULL;
@@ -1154,9 +1168,10 @@ static void sodp_sq_run(struct sodp_qp *qp)
 				queue_delayed_work(sodp_wq, &qp->sq_work, 1);
 				goto out;
 			}
+			e->doorbell = doorbell;
 		}
 		if (!sodp_sq_execute(qp, e))
-			goto out;	/* RNR wait: requeued with a delay */
+			goto out;	/* retry wait, or handed to the worker */
 		done++;
 		cond_resched();
 	}
@@ -1170,7 +1185,7 @@ void sodp_qp_sq_work(struct work_struct *work)
 					  struct sodp_qp, sq_work);
 
 	mutex_lock(&qp->sq_mutex);
-	sodp_sq_run(qp);
+	sodp_sq_run(qp, false);
 	mutex_unlock(&qp->sq_mutex);
 }
 
@@ -1189,18 +1204,21 @@ void sodp_qp_doorbell(struct sodp_qp *qp)
 {
 	sodp_ring_set_flags(&qp->sq, 0, SODP_RING_F_IDLE);
 	/*
-	 * A run is queued, or the head WQE waits for its RNR or transport
-	 * retry timer, which a new WQE behind it must not cut short: the
-	 * worker will see the new WQE when it runs.
+	 * The head WQE waits for its RNR or transport retry timer, which a
+	 * new WQE behind it must not cut short: the worker will see the new
+	 * WQE when the timer fires. A run that is merely queued (a doorbell
+	 * that found the SQ busy, a batch continuation) is no reason to
+	 * wait: it may not get a CPU for a scheduler tick, and finds nothing
+	 * to do if we run the SQ now.
 	 */
-	if (delayed_work_pending(&qp->sq_work))
+	if (timer_pending(&qp->sq_work.timer))
 		return;
 	if (fatal_signal_pending(current) || !mutex_trylock(&qp->sq_mutex)) {
 		/* Running elsewhere (or we are dying): queue a run after. */
 		queue_delayed_work(sodp_wq, &qp->sq_work, 0);
 		return;
 	}
-	sodp_sq_run(qp);
+	sodp_sq_run(qp, true);
 	mutex_unlock(&qp->sq_mutex);
 }
 
