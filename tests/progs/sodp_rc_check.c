@@ -2146,6 +2146,84 @@ static int sc_odp(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * A message whose ODP faults take long on one QP does not hold up another
+ * QP: a WRITE of SIZE MiB (default 256) from and into untouched ODP
+ * memory (every target page is faulted in and allocated) runs on pair p,
+ * while pair q does 200 SEND round trips; q must finish all of them
+ * before p's WRITE completes, then the WRITE completes with the data.
+ */
+static int sc_stall(int argc, char **argv)
+{
+	size_t big = (argc > 0 ? strtoul(argv[0], NULL, 0) : 256) << 20;
+	uint32_t rc = IBV_ODP_SUPPORT_WRITE | IBV_ODP_SUPPORT_SEND |
+		      IBV_ODP_SUPPORT_RECV;
+	struct popts o = defaults;
+	struct ibv_mr *smr, *dmr;
+	struct pair *p, *q;
+	struct ibv_wc w[2];
+	struct wrd d;
+	char *src, *dst;
+	long t0, tq = 0;
+	int i, n, rounds = 0;
+
+	if (!odp_needed(rc, false, "stall: ODP WRITE, SEND and RECV"))
+		return 0;
+	p = pair_new(&o);
+	q = pair_new(&o);
+	src = map_anon(big);
+	dst = map_anon(big);
+	/* Only the last page of the source is touched: a marker. */
+	memset(src + big - PG, 0x77, PG);
+	smr = must_reg(src, big, ALL_RIGHTS | ODP);
+	dmr = must_reg(dst, big, ALL_RIGHTS | ODP);
+
+	d = (struct wrd){ .op = IBV_WR_RDMA_WRITE, .id = 1,
+			  .flags = IBV_SEND_SIGNALED,
+			  .sg = { { (uintptr_t)src, (uint32_t)big, smr->lkey } },
+			  .nsge = 1, .raddr = (uintptr_t)dst,
+			  .rkey = dmr->rkey };
+	t0 = now_ms();
+	expect_rc(post(p->a.qp, &d), 0, "stall: post a WRITE into untouched ODP memory");
+
+	for (i = 0; i < 200; i++) {
+		struct wrd sd = { .op = IBV_WR_SEND, .id = 100 + i,
+				  .flags = IBV_SEND_SIGNALED,
+				  .sg = { sge(&q->a, 0, 64) }, .nsge = 1 };
+
+		if (post_recv(&q->b, 100 + i, 0, 64) || post(q->a.qp, &sd))
+			break;
+		if (poll_n(q->a.scq, &w[0], 1, WAIT_MS) != 1 ||
+		    poll_n(q->b.rcq, &w[1], 1, WAIT_MS) != 1 ||
+		    w[0].status || w[1].status)
+			break;
+		rounds++;
+	}
+	tq = now_ms() - t0;
+	n = ibv_poll_cq(p->a.scq, 1, w);
+	expect(rounds == 200 && n == 0,
+	       "stall: 200 SEND round trips on another QP complete while the WRITE still faults",
+	       "%d round trips in %ld ms, WRITE completions by then: %d",
+	       rounds, tq, n);
+	if (n == 0)
+		n = poll_n(p->a.scq, w, 1, 120000);
+	expect(n == 1 && w[0].status == IBV_WC_SUCCESS &&
+	       !memcmp(dst + big - PG, src + big - PG, PG) && dst[0] == 0,
+	       "stall: the WRITE then completes with the data",
+	       "n %d %s after %ld ms", n, n ? st(w[0].status) : "-",
+	       now_ms() - t0);
+	note("stall: %zu MiB ODP WRITE took %ld ms, 200 round trips %ld ms",
+	     big >> 20, now_ms() - t0, tq);
+
+	if (ibv_dereg_mr(smr) || ibv_dereg_mr(dmr))
+		die("ibv_dereg_mr");
+	munmap(src, big);
+	munmap(dst, big);
+	pair_free(q);
+	pair_free(p);
+	return 0;
+}
+
 static int sc_implicit(int argc, char **argv)
 {
 	uint32_t rc = IBV_ODP_SUPPORT_WRITE | IBV_ODP_SUPPORT_READ |
@@ -2398,6 +2476,7 @@ static const struct scenario scenarios[] = {
 	{ "create", sc_create, "bad input at create and post" },
 	{ "odp", sc_odp, "[N]: ODP target under DONTNEED, fork, munmap" },
 	{ "implicit", sc_implicit, "implicit ODP as source and target" },
+	{ "stall", sc_stall, "[MiB]: a long ODP fault on one QP, another QP flows" },
 	{ "teardown", sc_teardown, "[exit]: destroy while traffic flows" },
 	{ "stream", sc_stream, "[SECONDS]: a WRITE stream" },
 };
