@@ -2342,6 +2342,85 @@ static void *poster_fn(void *arg)
 	return NULL;
 }
 
+/*
+ * Fill every ring this process has mapped from the uverbs device (the
+ * provider's CQ, SQ, RQ rings: headers, indexes and slots) with @byte.
+ * Return: the number of mappings scribbled on.
+ */
+static int scribble_rings(int byte)
+{
+	char line[512], path[256];
+	unsigned long lo, hi;
+	FILE *f = fopen("/proc/self/maps", "r");
+	int n = 0;
+
+	if (!f)
+		die("/proc/self/maps");
+	while (fgets(line, sizeof(line), f)) {
+		path[0] = 0;
+		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %255s", &lo, &hi,
+			   path) < 2 || !strstr(path, "uverbs"))
+			continue;
+		if (!strstr(line, " rw"))
+			continue;
+		memset((void *)lo, byte, hi - lo);
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+/*
+ * Userspace owns the rings: garbage in every index and slot must not hurt
+ * the kernel. The QP pair then carries on as it can (the kernel moves what
+ * it cannot trust to ERR); everything is torn down; the case checks the
+ * kernel log and that no object is left.
+ */
+static int sc_corrupt(int argc, char **argv)
+{
+	static const int bytes[] = { 0xff, 0x00, 0x5a };
+	struct popts o = defaults;
+	unsigned int k;
+
+	for (k = 0; k < ARRAY_SIZE(bytes); k++) {
+		struct pair *p = pair_new(&o);
+		struct ibv_wc w[16];
+		struct wrd d;
+		int i, n;
+
+		for (i = 0; i < 4; i++)
+			post_recv(&p->b, i, 0, 64);
+		n = scribble_rings(bytes[k]);
+		expect(n >= 4, "corrupt: rings of 2 QPs and 4 CQs scribbled on",
+		       "0x%02x: %d uverbs mappings", bytes[k], n);
+		/* Post, ring doorbells, poll, arm, flush: the kernel reads. */
+		for (i = 0; i < 8; i++) {
+			d = (struct wrd){ .op = IBV_WR_SEND, .id = i,
+					  .flags = IBV_SEND_SIGNALED,
+					  .sg = { sge(&p->a, 0, 64) }, .nsge = 1 };
+			post(p->a.qp, &d);
+			post_recv(&p->b, 10 + i, 0, 64);
+		}
+		msleep(100);
+		ibv_poll_cq(p->a.scq, 16, w);
+		ibv_poll_cq(p->b.rcq, 16, w);
+		ibv_req_notify_cq(p->a.scq, 0);
+		to_state(p->a.qp, IBV_QPS_ERR);
+		to_state(p->b.qp, IBV_QPS_ERR);
+		post(p->a.qp, &d);
+		post_recv(&p->b, 30, 0, 64);
+		msleep(100);
+		ibv_poll_cq(p->a.scq, 16, w);
+		expect(qp_state(p->a.qp) == IBV_QPS_ERR,
+		       "corrupt: the requester QP is in ERR, the process goes on",
+		       "0x%02x: state %d", bytes[k], qp_state(p->a.qp));
+		expect_rc(to_state(p->a.qp, IBV_QPS_RESET), 0,
+			  "corrupt: ERR -> RESET still works");
+		pair_free(p);
+	}
+	return 0;
+}
+
 static int sc_teardown(int argc, char **argv)
 {
 	struct popts o = defaults;
@@ -2476,6 +2555,7 @@ static const struct scenario scenarios[] = {
 	{ "create", sc_create, "bad input at create and post" },
 	{ "odp", sc_odp, "[N]: ODP target under DONTNEED, fork, munmap" },
 	{ "implicit", sc_implicit, "implicit ODP as source and target" },
+	{ "corrupt", sc_corrupt, "garbage in every ring: the kernel survives" },
 	{ "stall", sc_stall, "[MiB]: a long ODP fault on one QP, another QP flows" },
 	{ "teardown", sc_teardown, "[exit]: destroy while traffic flows" },
 	{ "stream", sc_stream, "[SECONDS]: a WRITE stream" },
