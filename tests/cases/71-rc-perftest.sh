@@ -20,8 +20,8 @@ rc_setup
 # perftest converts cycles to time with a CPU frequency it measures by a
 # linear fit; on a loaded host a TCG guest's timing is so noisy that the fit
 # fails ("Can't produce a report") or yields no frequency (every latency
-# "inf"). Such a run says nothing about the device: it is repeated, twice
-# at most, and the retry is reported.
+# "inf"). Such a run says nothing about the device: it is repeated, four
+# times at most, and the retry is reported.
 pt_clock_failed() {
 	grep -qE "Can't produce a report|Correlation coefficient" /tmp/pt.c /tmp/pt.s ||
 		awk '$1 ~ /^[0-9]+$/ && $2 ~ /^[0-9]+$/ && $3 == "inf" { f = 1 } END { exit !f }' /tmp/pt.c
@@ -29,7 +29,7 @@ pt_clock_failed() {
 pt() {
 	local name=$1 col=$2 min=$3 rows vals try ok_run
 	shift 3
-	for try in 1 2 3; do
+	for try in 1 2 3 4 5; do
 		ok_run=0
 		rc_pair "$name" /tmp/pt.s /tmp/pt.c "$@" -d "$RC_DEV" -x "$RC_GID" && ok_run=1
 		pt_clock_failed || break
