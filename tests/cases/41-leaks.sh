@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # shellcheck shell=bash
+# ci: default-kernel
 # cmdline: slub_debug=U
 # Exact leak check. With slub_debug=U, SLUB records the allocation stack of
 # every live object (/sys/kernel/debug/slab/*/alloc_traces). Any object

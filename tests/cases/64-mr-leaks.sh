@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # shellcheck shell=bash
+# ci: default-kernel
 # cmdline: slub_debug=U
 # Exact leak check of memory registration, as 41-leaks.sh does for devices:
 # with slub_debug=U every live kmalloc object records its allocation stack;

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # shellcheck shell=bash
+# ci: default-kernel
 # perftest over RC on sodp0, server and client in one guest, pinned and
 # --odp: ib_write_bw, ib_read_bw, ib_send_bw, ib_atomic_bw, ib_write_lat,
 # ib_read_lat, ib_send_lat, and -a (every size) for write and read bw.
