@@ -68,12 +68,15 @@ check_eq() {
 
 # Kernel log hygiene: remember where the log is now; dmesg_clean reports
 # anything since then at level err or worse, and any WARN/BUG/oops.
+# What no case may leave in the kernel log: oopses, WARN/BUG, and every report of the debug
+# kernel's checkers (KASAN, lockdep, sleeping in atomic context, ODEBUG, list corruption, kmemleak).
+SODP_DMESG_BAD='WARNING:|BUG:|Oops|Call Trace|general protection|leaked|KASAN|UBSAN|ODEBUG|corruption|INFO: trying to register non-static key|unreferenced object|Disabling lock debugging'
 dmesg_mark() { SODP_DMESG_MARK=$(dmesg | wc -l); }
 dmesg_since() { dmesg | tail -n "+$((SODP_DMESG_MARK + 1))"; }
 dmesg_clean() {
 	local bad
 	bad=$( { dmesg --level=emerg,alert,crit,err | tail -n "+$((SODP_DMESG_ERR_MARK + 1))";
-		 dmesg_since | grep -E 'WARNING:|BUG:|Oops|Call Trace|general protection|leaked'; } | head -n 20)
+		 dmesg_since | grep -E "$SODP_DMESG_BAD"; } | head -n 20)
 	if [ -z "$bad" ]; then
 		ok "${1:-kernel log has nothing at err level or above, no WARN/BUG}"
 	else
@@ -82,7 +85,29 @@ dmesg_clean() {
 }
 dmesg_start() {
 	dmesg_mark
+	SODP_DMESG_CASE_MARK=$SODP_DMESG_MARK
 	SODP_DMESG_ERR_MARK=$(dmesg --level=emerg,alert,crit,err | wc -l)
+	SODP_DEBUG_LOCKS=$(debug_locks)
+}
+
+# 1 or 0 on a kernel with lockdep (/proc/lockdep_stats), empty elsewhere.
+debug_locks() {
+	awk '/debug_locks:/ { print $2 }' /proc/lockdep_stats 2>/dev/null || true
+}
+
+# On a debug kernel (lockdep present), every case ends with these two assertions: no checker
+# reported anything during the case, and lock debugging is still on (lockdep switches itself off
+# after its first report, which would make the rest of the run look clean).
+debug_checks() {
+	[ -n "$SODP_DEBUG_LOCKS" ] || return 0
+	local bad
+	bad=$(dmesg | tail -n "+$((SODP_DMESG_CASE_MARK + 1))" | grep -E "$SODP_DMESG_BAD" | head -n 20)
+	if [ -z "$bad" ]; then
+		ok "debug kernel: no KASAN, lockdep, atomic-sleep, ODEBUG or list report during the case"
+	else
+		not_ok "debug kernel: checker reports during the case" "$(echo "$bad" | tr '\n' '|')"
+	fi
+	check_eq "debug kernel: lock debugging still on (debug_locks)" "1 1" "$SODP_DEBUG_LOCKS $(debug_locks)"
 }
 
 # asserts LABEL CMD...: runs CMD, passes its "ok"/"not ok" lines on.
@@ -144,5 +169,6 @@ sodp_load() { modprobe sodp; }
 eth0_up() { ip link set eth0 up; }
 
 finish() {
+	debug_checks
 	exit $((SODP_FAILS > 0))
 }
