@@ -1187,7 +1187,10 @@ int sodp_odp_access(struct sodp_odp_region *r, u64 addr, u64 len,
 }
 EXPORT_SYMBOL_GPL(sodp_odp_access);
 
-/* Two leaves' locks, in ascending address order; one lock if the same. */
+/*
+ * Two leaves' locks, in ascending order of their struct pointers (a total
+ * order; sodp_odp.h); one lock if the same.
+ */
 static void sodp_odp_lock_two(struct sodp_odp_region *a,
 			      struct sodp_odp_region *b)
 {
@@ -1294,7 +1297,7 @@ static int sodp_odp_copy_fault(struct sodp_odp_region *r, u64 addr, u64 end,
  * @len: length in bytes
  *
  * Faults each side with no lock held, then copies while holding both
- * leaves' locks (ascending address order, see sodp_odp.h), and drops them
+ * leaves' locks (ascending pointer order, see sodp_odp.h), and drops them
  * before faulting again. Overlap within one region is handled as memmove
  * within a page only; RDMA leaves overlapping copies undefined.
  *

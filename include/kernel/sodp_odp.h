@@ -31,7 +31,8 @@
  *       fs_reclaim
  *         region->lock (a mutex; the leaf's, see below)
  *           at most one more region->lock, only inside sodp_odp_copy(),
- *           the two leaves taken in ascending address order
+ *           the two leaves taken in ascending order of their struct
+ *           sodp_odp_region pointers (any fixed total order would do)
  *             kmap_local_page() of entry pages, the chunk callbacks
  *   implicit parent's children xarray lock (a spinlock): a leaf; never
  *   held together with a region lock or across anything that sleeps.
@@ -54,7 +55,7 @@
  *     the functions never return with a region lock held.
  *   - Two regions at once (a copy from one MR to another) go through
  *     sodp_odp_copy(), which faults each side with no lock held, then holds
- *     both leaves' locks (ascending address order; the same leaf once)
+ *     both leaves' locks (ascending pointer order; the same leaf once)
  *     while it copies page to page, and drops both before faulting again.
  *     Nobody else ever holds two region locks, so there is no ABBA.
  *
