@@ -762,7 +762,7 @@ static void sodp_odp_child_queue_reclaim(struct sodp_odp_region *c)
 {
 	lockdep_assert_held(&c->lock);
 
-	if (c->nvalid || c->dead || c->reclaim_pending)
+	if (c->nvalid || c->dead || c->reclaim_pending || c->unpublished)
 		return;
 	/* Zero: being released right now, nothing to do. */
 	if (!kref_get_unless_zero(&c->ref))
@@ -801,6 +801,12 @@ static void sodp_odp_child_kill(struct sodp_odp_region *c)
 	mutex_unlock(&c->lock);
 }
 
+/*
+ * A new child of @p for chunk @idx, with the caller's reference, not yet
+ * in the xarray (@unpublished: no reclaim until sodp_odp_leaf_get()
+ * publishes it). Fully initialised (parent, stats) before its notifier
+ * goes live: an invalidation may call it from then on.
+ */
 static struct sodp_odp_region *sodp_odp_child_create(struct sodp_odp_region *p,
 						     unsigned long idx)
 {
@@ -816,17 +822,16 @@ static struct sodp_odp_region *sodp_odp_child_create(struct sodp_odp_region *p,
 		ret = PTR_ERR(c);
 		goto out_mmput;
 	}
-	ret = sodp_odp_notifier_insert(c);
-	if (ret) {
-		sodp_odp_free(c);
-		goto out_mmput;
-	}
-	mmput_async(p->mm);
-
+	c->unpublished = true;
 	c->stats = &p->own_stats;
 	c->parent = p;
 	sodp_odp_region_get(p);
 	atomic_inc(&p->own_stats.children);
+
+	ret = sodp_odp_notifier_insert(c);
+	if (ret)
+		goto out_put;	/* the release drops the parent's reference */
+	mmput_async(p->mm);
 
 	ret = sodp_odp_leaf_map(c, c->start, c->end, SODP_ODP_NOFAULT,
 				SODP_ODP_WHY_SNAPSHOT, false);
@@ -836,9 +841,19 @@ static struct sodp_odp_region *sodp_odp_child_create(struct sodp_odp_region *p,
 	}
 	return c;
 
+out_put:
+	sodp_odp_region_put(c);
 out_mmput:
 	mmput_async(p->mm);
 	return ERR_PTR(ret);
+}
+
+/* Child @c is in the xarray now: it may be reclaimed from now on. */
+static void sodp_odp_child_publish(struct sodp_odp_region *c)
+{
+	mutex_lock(&c->lock);
+	c->unpublished = false;
+	mutex_unlock(&c->lock);
 }
 
 /*
@@ -850,11 +865,13 @@ static struct sodp_odp_region *sodp_odp_leaf_get(struct sodp_odp_region *r,
 						 u64 addr, bool create)
 {
 	unsigned long idx = addr >> SODP_ODP_CHILD_SHIFT;
-	struct sodp_odp_region *c, *cur, *old, *put = NULL;
+	struct sodp_odp_region *c, *cur, *old, *put;
 
 	if (r->type != SODP_ODP_IMPLICIT)
 		return r;
 
+again:
+	put = NULL;
 	xa_lock(&r->children);
 	if (r->parent_dead) {
 		xa_unlock(&r->children);
@@ -871,8 +888,19 @@ static struct sodp_odp_region *sodp_odp_leaf_get(struct sodp_odp_region *r,
 		return NULL;
 
 	c = sodp_odp_child_create(r, idx);
-	if (IS_ERR(c))
+	if (IS_ERR(c)) {
+		/*
+		 * Not expected (an unpublished child is never reclaimed),
+		 * but -ESTALE never leaves the layer: look up again.
+		 */
+		if (PTR_ERR(c) == -ESTALE) {
+			if (fatal_signal_pending(current))
+				return ERR_PTR(-EINTR);
+			cond_resched();
+			goto again;
+		}
 		return c;
+	}
 
 	xa_lock(&r->children);
 	for (;;) {
@@ -910,6 +938,8 @@ static struct sodp_odp_region *sodp_odp_leaf_get(struct sodp_odp_region *r,
 	}
 	xa_unlock(&r->children);
 
+	if (!c && !IS_ERR(old))
+		sodp_odp_child_publish(old);
 	if (put)
 		sodp_odp_region_put(put);
 	if (c)

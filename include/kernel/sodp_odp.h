@@ -89,6 +89,9 @@
  *   -ENOENT     the region was destroyed.
  *   -ENOMEM     allocation failed.
  *   -EINTR      a fatal signal arrived while waiting for the mmap lock.
+ *
+ * -ESTALE is internal (a reclaimed implicit child, looked up again) and
+ * never returned.
  */
 #ifndef SODP_ODP_H
 #define SODP_ODP_H
@@ -234,7 +237,8 @@ struct sodp_odp_region {
 	bool notifier_live;		/* inserted, not yet removed */
 	/*
 	 * The region lock. Protects @entries, @huge, @nvalid, @dead,
-	 * @mm_gone and @reclaim_pending; held by the invalidate callback
+	 * @mm_gone, @reclaim_pending and @unpublished; held by the
+	 * invalidate callback
 	 * around mmu_interval_set_seq() and by whoever commits an HMM
 	 * result (mmu_interval_read_retry()) or reads entries to touch the
 	 * pages. Nests inside fs_reclaim (see the lock order above).
@@ -250,6 +254,12 @@ struct sodp_odp_region {
 	struct sodp_odp_region *parent;	/* a reference held */
 	struct work_struct reclaim_work;
 	bool reclaim_pending;		/* @reclaim_work queued, ref held */
+	/*
+	 * Not yet in the parent's xarray: never reclaimed (an invalidation
+	 * during the creation snapshot must not kill it), cleared under
+	 * the lock once published.
+	 */
+	bool unpublished;
 
 	/* ---- implicit parent ---- */
 	/*

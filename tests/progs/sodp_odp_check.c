@@ -1573,6 +1573,119 @@ static int sc_inject(int argc, char **argv)
 	return 0;
 }
 
+/* ---- hardening (review findings F3, F4, F6) ------------------------------ */
+
+struct irace {
+	int h;
+	uint8_t *mem;
+	size_t nchunks;
+	atomic_bool stop;
+	atomic_ulong reads_ok, reads_ebusy, reads_estale, reads_other;
+	int other_err;
+	_Atomic double worst;
+};
+
+static void *irace_reader(void *arg)
+{
+	struct irace *r = arg;
+	unsigned int seed = (unsigned int)(uintptr_t)&seed;
+	uint8_t buf[64];
+
+	while (!atomic_load(&r->stop)) {
+		size_t c = rand_r(&seed) % r->nchunks;
+		size_t off = (rand_r(&seed) % (HUGE_SZ / PG)) * PG;
+		double t = now(), w;
+		int ret = odp_read(r->h, r->mem + c * HUGE_SZ + off, sizeof(buf), buf);
+
+		t = now() - t;
+		w = atomic_load(&r->worst);
+		while (t > w && !atomic_compare_exchange_weak(&r->worst, &w, t))
+			;
+		if (!ret) {
+			atomic_fetch_add(&r->reads_ok, 1);
+		} else if (ret == -EBUSY) {
+			atomic_fetch_add(&r->reads_ebusy, 1);
+		} else if (ret == -ESTALE) {
+			atomic_fetch_add(&r->reads_estale, 1);
+		} else {
+			r->other_err = ret;
+			atomic_fetch_add(&r->reads_other, 1);
+		}
+	}
+	return NULL;
+}
+
+/*
+ * implicit_race [SECONDS]: first touches of 2 MiB chunks through an
+ * implicit region (each creates a child) race with MADV_DONTNEED and
+ * mprotect of the same chunks (each empties the children, which are
+ * reclaimed, so the next read creates a new one). Every read is of mapped
+ * memory: it must succeed (EBUSY only if a fault lost to the invalidations
+ * for the whole timeout), never leak the layer's internal ESTALE.
+ */
+static int sc_implicit_race(int argc, char **argv)
+{
+	double secs = argc > 1 ? atof(argv[1]) : 5, t0;
+	struct irace r = { .nchunks = 16 };
+	struct sodp_odp_test_counters c;
+	unsigned long rounds = 0;
+	pthread_t rd[3];
+	size_t i, k;
+
+	dev_open();
+	r.mem = map_aligned(r.nchunks * HUGE_SZ, HUGE_SZ);
+	/* Base pages: a child's snapshot walks 512 of them (a wider window). */
+	madvise(r.mem, r.nchunks * HUGE_SZ, MADV_NOHUGEPAGE);
+	memset(r.mem, 1, r.nchunks * HUGE_SZ);
+	r.h = must_create(NULL, UINT64_MAX, RD);
+	for (i = 0; i < 3; i++)
+		pthread_create(&rd[i], NULL, irace_reader, &r);
+
+	t0 = now();
+	while (now() - t0 < secs) {
+		for (i = 0; i < r.nchunks; i++) {
+			uint8_t *ch = r.mem + i * HUGE_SZ;
+
+			madvise(ch, HUGE_SZ, MADV_DONTNEED);
+			for (k = 0; k < HUGE_SZ; k += 16 * PG)
+				ch[k] = 2;
+			if ((rounds + i) % 3 == 0) {
+				mprotect(ch, HUGE_SZ, PROT_READ);
+				sched_yield();
+				mprotect(ch, HUGE_SZ, PROT_READ | PROT_WRITE);
+			}
+		}
+		rounds++;
+	}
+	atomic_store(&r.stop, true);
+	for (i = 0; i < 3; i++)
+		pthread_join(rd[i], NULL);
+	c = odp_counters(r.h);
+	note("%lu rounds, %lu reads ok, %lu EBUSY, %lu ESTALE, %lu other, slowest %.3f s; %llu snapshot pages, %llu invalidations",
+	     rounds, atomic_load(&r.reads_ok), atomic_load(&r.reads_ebusy),
+	     atomic_load(&r.reads_estale), atomic_load(&r.reads_other),
+	     atomic_load(&r.worst), c.page_snapshot, c.page_invalidations);
+	expect(atomic_load(&r.reads_estale) == 0,
+	       "implicit race: no device read returned the layer's internal ESTALE",
+	       "%lu reads failed with ESTALE", atomic_load(&r.reads_estale));
+	expect(atomic_load(&r.reads_other) == 0,
+	       "implicit race: device reads of mapped memory only succeed (or EBUSY)",
+	       "%lu failed, e.g. %d (%s)", atomic_load(&r.reads_other), r.other_err,
+	       strerror(-r.other_err));
+	expect(atomic_load(&r.reads_ok) > 100 && rounds > 3,
+	       "implicit race: both sides made progress", "%lu reads, %lu rounds",
+	       atomic_load(&r.reads_ok), rounds);
+	expect(atomic_load(&r.worst) < 5,
+	       "implicit race: every read returned within 5 s", "slowest %.3f s",
+	       atomic_load(&r.worst));
+	expect(c.page_invalidations > rounds && c.page_snapshot > 0,
+	       "implicit race: children were invalidated and created again",
+	       "%llu invalidations, %llu snapshot pages", c.page_invalidations,
+	       c.page_snapshot);
+	expect(odp_destroy(r.h) == 0, "implicit race: destroy", "failed");
+	return 0;
+}
+
 /* ---- table -------------------------------------------------------------- */
 
 struct scenario {
@@ -1596,6 +1709,7 @@ static const struct scenario scenarios[] = {
 	{ "implicit", sc_implicit, "implicit region over many 2 MiB children" },
 	{ "prefetch", sc_prefetch, "prefetch modes, sync and async" },
 	{ "inject", sc_inject, "allocation failures and EBUSY storms" },
+	{ "implicit_race", sc_implicit_race, "[SECONDS]: child creation vs DONTNEED/mprotect" },
 };
 
 int main(int argc, char **argv)
