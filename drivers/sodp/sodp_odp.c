@@ -235,6 +235,9 @@ static unsigned long sodp_odp_clear(struct sodp_odp_region *r,
 		}
 		r->entries[i] = 0;
 		n++;
+		/* All cleared: the rest of a huge range is empty. */
+		if (n == r->nvalid)
+			break;
 	}
 	r->nvalid -= n;
 	atomic64_sub(n, &r->stats->pages_present);
@@ -471,6 +474,14 @@ static int sodp_odp_leaf_map(struct sodp_odp_region *r, unsigned long start,
 	}
 	for (cur = start; cur < end; cur = next) {
 		next = min(end, cur + (batch << PAGE_SHIFT));
+		/* A 1 TiB snapshot is 524288 batches: killable. */
+		if (cur != start) {
+			if (fatal_signal_pending(current)) {
+				ret = -EINTR;
+				break;
+			}
+			cond_resched();
+		}
 		ret = sodp_odp_map_batch(r, cur, next, hmm_pfns, flags,
 					 keep_locked && next == end, &handled);
 		if (ret)
@@ -499,7 +510,9 @@ out_free:
 
 /*
  * The first page of [start, end) of leaf @r whose entry does not satisfy
- * @flags (valid; writable for SODP_ODP_WRITE), or @end.
+ * @flags (valid; writable for SODP_ODP_WRITE), or @end. A hint (entries
+ * may change as soon as it returns), so the lock is dropped to reschedule
+ * on a long scan.
  */
 static unsigned long sodp_odp_first_missing(struct sodp_odp_region *r,
 					    unsigned long start,
@@ -512,9 +525,15 @@ static unsigned long sodp_odp_first_missing(struct sodp_odp_region *r,
 	if (flags & SODP_ODP_WRITE)
 		need |= SODP_ODP_E_WRITE;
 	mutex_lock(&r->lock);
-	for (va = start; va < end; va += PAGE_SIZE)
+	for (va = start; va < end; va += PAGE_SIZE) {
 		if ((r->entries[sodp_odp_idx(r, va)] & need) != need)
 			break;
+		if (need_resched()) {
+			mutex_unlock(&r->lock);
+			cond_resched();
+			mutex_lock(&r->lock);
+		}
+	}
 	mutex_unlock(&r->lock);
 	return va;
 }
@@ -947,6 +966,20 @@ again:
 	return old;
 }
 
+/*
+ * The start of the first child of implicit @p above the chunk of @addr and
+ * below @end, or @end: what a walk that creates no child visits next.
+ */
+static u64 sodp_odp_next_child(struct sodp_odp_region *p, u64 addr, u64 end)
+{
+	unsigned long idx = (addr >> SODP_ODP_CHILD_SHIFT) + 1;
+	unsigned long last = (end - 1) >> SODP_ODP_CHILD_SHIFT;
+
+	if (idx > last || !xa_find(&p->children, &idx, last, XA_PRESENT))
+		return end;
+	return max_t(u64, addr, (u64)idx << SODP_ODP_CHILD_SHIFT);
+}
+
 static void sodp_odp_leaf_put(struct sodp_odp_region *r,
 			      struct sodp_odp_region *leaf)
 {
@@ -1025,18 +1058,31 @@ static int sodp_odp_check(struct sodp_odp_region *r, u64 addr, u64 len,
 /*
  * Make [addr, addr + len) of @r valid per @flags, leaf by leaf, faulting
  * only from the first page that is not already. Checked by the caller.
+ * A snapshot (SODP_ODP_NOFAULT) of an implicit region only records into
+ * the children there are: it creates none. Killable, rescheduling: the
+ * range may be the whole address space.
  */
 static int sodp_odp_map_range(struct sodp_odp_region *r, u64 addr, u64 len,
 			      unsigned int flags, enum sodp_odp_why why)
 {
 	unsigned long deadline = sodp_odp_deadline();
+	bool create = !(flags & SODP_ODP_NOFAULT);
 	u64 end = addr + len;
 	int ret = 0;
 
 	while (addr < end) {
-		struct sodp_odp_region *leaf = sodp_odp_leaf_get(r, addr, true);
+		struct sodp_odp_region *leaf;
 		unsigned long start, lend, first;
 
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		cond_resched();
+		leaf = sodp_odp_leaf_get(r, addr, create);
+		if (!leaf) {
+			/* No child there and none to create: the next one. */
+			addr = sodp_odp_next_child(r, addr, end);
+			continue;
+		}
 		if (IS_ERR(leaf))
 			return PTR_ERR(leaf);
 		lend = min_t(u64, end, leaf->end);
@@ -1422,6 +1468,9 @@ static void sodp_odp_prefetch_work_fn(struct work_struct *work)
  *	  SODP_ODP_PREFETCH_NO_FAULT (record what is present, fault nothing)
  * @flags: SODP_ODP_PREFETCH_ASYNC: queue it on the layer's workqueue, with
  *	   a reference on @r until it has run, and return at once
+ *
+ * SODP_ODP_PREFETCH_NO_FAULT on an implicit region records into existing
+ * children only (it creates none).
  *
  * Return: 0, or a negative errno: the synchronous prefetch's, or the
  * argument checks' and -ENOMEM for an asynchronous one (whose own errors

@@ -88,7 +88,9 @@
  *   -EAGAIN     SODP_ODP_NOFAULT access found a page not present.
  *   -ENOENT     the region was destroyed.
  *   -ENOMEM     allocation failed.
- *   -EINTR      a fatal signal arrived while waiting for the mmap lock.
+ *   -EINTR      a fatal signal arrived while waiting for the mmap lock, or
+ *               during a long operation (every loop over a caller-sized
+ *               range checks for one and reschedules).
  *
  * -ESTALE is internal (a reclaimed implicit child, looked up again) and
  * never returned.

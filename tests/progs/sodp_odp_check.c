@@ -1686,6 +1686,113 @@ static int sc_implicit_race(int argc, char **argv)
 	return 0;
 }
 
+/* Runs @fn in a child process; returns its wait status, or -1 if it was
+ * still running after @secs (then it is left running: *pid says which).
+ */
+static int run_child(int (*fn)(void *), void *arg, double secs, pid_t *pid,
+		     double *took)
+{
+	double t0 = now();
+	int st;
+
+	*pid = fork();
+	if (*pid < 0)
+		die("fork");
+	if (!*pid)
+		_exit(fn(arg));
+	while (now() - t0 < secs) {
+		if (waitpid(*pid, &st, WNOHANG) == *pid) {
+			*took = now() - t0;
+			return st;
+		}
+		usleep(10000);
+	}
+	*took = now() - t0;
+	return -1;
+}
+
+/* SIGKILLs @pid and returns how long it took to go, or -1 after @secs. */
+static double kill_and_reap(pid_t pid, double secs)
+{
+	double t0 = now();
+	int st;
+
+	kill(pid, SIGKILL);
+	while (now() - t0 < secs) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return now() - t0;
+		usleep(10000);
+	}
+	return -1;
+}
+
+#define HUGE_BASE	((uint8_t *)(1UL << 40))	/* 1 TiB, nothing mapped */
+
+static int child_nofault(void *arg)
+{
+	struct sodp_odp_test_counters c;
+	int h, ret;
+
+	(void)arg;
+	dev_open();
+	h = odp_implicit(RW);
+	if (h <= 0)
+		return 10;
+	ret = odp_prefetch(h, HUGE_BASE, 64UL << 40,
+			   SODP_ODP_TEST_PREFETCH_NO_FAULT, 0);
+	c = odp_counters(h);
+	if (ret)
+		return 11;
+	return c.children ? 12 : 0;
+}
+
+static int child_register(void *arg)
+{
+	int h;
+
+	dev_open();
+	h = odp_create(HUGE_BASE, *(uint64_t *)arg, RW);
+	return h > 0 ? 0 : 20;
+}
+
+/*
+ * huge: operations over huge ranges return promptly or can be killed.
+ * A NO_FAULT prefetch of 64 TiB through an implicit region (nothing there)
+ * creates no child and returns at once; the registration of a 256 GiB
+ * explicit region (its snapshot walks 131072 batches) dies within seconds
+ * of a SIGKILL.
+ */
+static int sc_huge(int argc, char **argv)
+{
+	uint64_t len = 256UL << 30;
+	double took, gone;
+	pid_t pid;
+	int st;
+
+	st = run_child(child_nofault, NULL, 20, &pid, &took);
+	if (st < 0) {
+		gone = kill_and_reap(pid, 20);
+		not_ok("NO_FAULT prefetch of 64 TiB through an implicit region returns promptly",
+		       "still running after %.1f s (%s)", took,
+		       gone < 0 ? "and not killable" : "killed");
+	} else {
+		expect(WIFEXITED(st) && WEXITSTATUS(st) == 0 && took < 10,
+		       "NO_FAULT prefetch of 64 TiB through an implicit region: 0 at once, no child created",
+		       "status %#x (10 create, 11 prefetch failed, 12 a child was created), %.1f s",
+		       st, took);
+	}
+
+	st = run_child(child_register, &len, 1, &pid, &took);
+	if (!expect(st < 0, "registration of a 256 GiB ODP region is still running after 1 s",
+		    "it ended already (status %#x after %.2f s): the kill below is not tested", st,
+		    took))
+		return 0;
+	gone = kill_and_reap(pid, 30);
+	expect(gone >= 0 && gone < 5, "... and a SIGKILL ends it within 5 s",
+	       gone < 0 ? "still there 30 s after SIGKILL" : "took %.1f s", gone);
+	return 0;
+}
+
 /* ---- table -------------------------------------------------------------- */
 
 struct scenario {
@@ -1710,6 +1817,7 @@ static const struct scenario scenarios[] = {
 	{ "prefetch", sc_prefetch, "prefetch modes, sync and async" },
 	{ "inject", sc_inject, "allocation failures and EBUSY storms" },
 	{ "implicit_race", sc_implicit_race, "[SECONDS]: child creation vs DONTNEED/mprotect" },
+	{ "huge", sc_huge, "huge ranges: NO_FAULT prefetch returns, registration killable" },
 };
 
 int main(int argc, char **argv)
