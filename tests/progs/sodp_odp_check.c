@@ -1793,6 +1793,94 @@ static int sc_huge(int argc, char **argv)
 	return 0;
 }
 
+static long meminfo_kb(const char *key)
+{
+	char line[256];
+	long v = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		die("/proc/meminfo");
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, strlen(key)) && line[strlen(key)] == ':')
+			v = atol(line + strlen(key) + 1);
+	fclose(f);
+	return v;
+}
+
+/*
+ * memcg_reg LIMIT_BYTES: run inside a memory cgroup whose memory.max is
+ * LIMIT_BYTES. Two explicit regions of 128 GiB over nothing mapped must
+ * each succeed or fail with ENOMEM, and the kernel memory they take must
+ * stay within what the cgroup may charge (MemAvailable does not drop by
+ * more than the limit plus 16 MiB of noise).
+ */
+static int sc_memcg_reg(int argc, char **argv)
+{
+	long limit_kb = argc > 1 ? atol(argv[1]) / 1024 : 0, before, after;
+	uint64_t len = 128UL << 30;
+	int h[2], i, ok_n = 0;
+
+	if (!limit_kb)
+		die("usage: memcg_reg LIMIT_BYTES");
+	dev_open();
+	before = meminfo_kb("MemAvailable");
+	for (i = 0; i < 2; i++) {
+		h[i] = odp_create(HUGE_BASE + i * len * 2, len, RW);
+		expect(h[i] > 0 || h[i] == -ENOMEM,
+		       "registration of 128 GiB in a small memcg: succeeds or ENOMEM",
+		       "%d (%s)", h[i], strerror(h[i] < 0 ? -h[i] : 0));
+		ok_n += h[i] > 0;
+	}
+	after = meminfo_kb("MemAvailable");
+	note("%d of 2 registered; MemAvailable %ld -> %ld kB (limit %ld kB)", ok_n, before,
+	     after, limit_kb);
+	expect(before - after < limit_kb + 16384,
+	       "the registrations took no more memory than the memcg may charge",
+	       "MemAvailable dropped by %ld kB, memory.max is %ld kB", before - after,
+	       limit_kb);
+	return 0;
+}
+
+/*
+ * memcg_prefetch LIMIT_BYTES: inside the memcg, a synchronous prefetch of
+ * 64 GiB of PROT_READ memory (the huge zero page: almost free for the
+ * process) through an implicit region creates 32768 children. It must
+ * fail with ENOMEM (or the memcg's OOM killer ends this process) before
+ * the children take more than the cgroup may charge.
+ */
+static int sc_memcg_prefetch(int argc, char **argv)
+{
+	long limit_kb = argc > 1 ? atol(argv[1]) / 1024 : 0, before, after;
+	size_t len = 64UL << 30;
+	uint8_t *mem;
+	int h, ret;
+
+	if (!limit_kb)
+		die("usage: memcg_prefetch LIMIT_BYTES");
+	dev_open();
+	mem = mmap(NULL, len + HUGE_SZ, PROT_READ,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (mem == MAP_FAILED)
+		die("mmap 64 GiB");
+	mem = (uint8_t *)(((uintptr_t)mem + HUGE_SZ - 1) & ~(HUGE_SZ - 1));
+	madvise(mem, len, MADV_HUGEPAGE);
+	h = must_create(NULL, UINT64_MAX, RD);
+	before = meminfo_kb("MemAvailable");
+	note("prefetching 64 GiB through an implicit region");
+	ret = odp_prefetch(h, mem, len, SODP_ODP_TEST_PREFETCH, 0);
+	after = meminfo_kb("MemAvailable");
+	note("prefetch: %d; %llu children; MemAvailable %ld -> %ld kB (limit %ld kB)", ret,
+	     odp_counters(h).children, before, after, limit_kb);
+	expect(ret == 0 || ret == -ENOMEM, "prefetch of 64 GiB in a small memcg: 0 or ENOMEM",
+	       "%d (%s)", ret, strerror(-ret));
+	expect(before - after < limit_kb + 16384,
+	       "the children took no more memory than the memcg may charge",
+	       "MemAvailable dropped by %ld kB, memory.max is %ld kB", before - after,
+	       limit_kb);
+	return 0;
+}
+
 /* ---- table -------------------------------------------------------------- */
 
 struct scenario {
@@ -1818,6 +1906,8 @@ static const struct scenario scenarios[] = {
 	{ "inject", sc_inject, "allocation failures and EBUSY storms" },
 	{ "implicit_race", sc_implicit_race, "[SECONDS]: child creation vs DONTNEED/mprotect" },
 	{ "huge", sc_huge, "huge ranges: NO_FAULT prefetch returns, registration killable" },
+	{ "memcg_reg", sc_memcg_reg, "LIMIT: huge registrations inside a memcg" },
+	{ "memcg_prefetch", sc_memcg_prefetch, "LIMIT: huge implicit prefetch inside a memcg" },
 };
 
 int main(int argc, char **argv)
