@@ -281,7 +281,7 @@ int sodp_fill_stat_mr_entry(struct sk_buff *msg, struct ib_mr *ibmr);
 
 /* One mmap-able shared ring (sodp_queue.c). */
 struct sodp_ring {
-	struct sodp_ring_hdr *hdr;	/* vmalloc_user() memory */
+	struct sodp_ring_hdr *hdr;	/* vmap() of charged pages */
 	void *slots;			/* (void *)hdr + SODP_RING_ENTRIES_OFFSET */
 	u32 entries;			/* power of two */
 	u32 stride;			/* power of two, bytes */
@@ -290,9 +290,18 @@ struct sodp_ring {
 	u64 mmap_offset;
 };
 
+/*
+ * A ring's memory and its rdma_user_mmap_entry (sodp_queue.c). sodp_mmap()
+ * holds the entry only while it inserts the pages into the VMA; the
+ * entry (and the kernel mapping of the pages) goes when the queue is
+ * destroyed, even if userspace still maps the ring: the pages themselves
+ * live on, referenced by the user's page tables, until unmapped.
+ */
 struct sodp_mmap_entry {
 	struct rdma_user_mmap_entry rdma_entry;
-	void *address;			/* vmalloc_user() memory, freed by mmap_free */
+	void *address;			/* vmap() of @pages, VM_USERMAP */
+	struct page **pages;		/* charged to the creator's memcg */
+	unsigned int npages;
 };
 
 int sodp_ring_create(struct sodp_ring *ring, struct ib_ucontext *uctx,

@@ -56,6 +56,7 @@
 #include <linux/highmem.h>
 #include <linux/hmm.h>
 #include <linux/jiffies.h>
+#include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
 #include <linux/module.h>
@@ -173,17 +174,65 @@ static inline struct page *sodp_odp_entry_page(unsigned long e)
 	return pfn_to_page(sodp_odp_entry_pfn(e));
 }
 
-static inline unsigned long sodp_odp_idx(const struct sodp_odp_region *r,
-					 unsigned long va)
-{
-	return (va - r->start) >> PAGE_SHIFT;
-}
-
 static inline unsigned long sodp_odp_block(const struct sodp_odp_region *r,
 					   unsigned long va)
 {
 	return (va >> SODP_ODP_BLOCK_SHIFT) -
 	       (r->start >> SODP_ODP_BLOCK_SHIFT);
+}
+
+/* The first address of block @b of @r (see sodp_odp_block()). */
+static inline unsigned long sodp_odp_block_va(const struct sodp_odp_region *r,
+					      unsigned long b)
+{
+	return ALIGN_DOWN(r->start, SODP_ODP_BLOCK_SIZE) +
+	       (b << SODP_ODP_BLOCK_SHIFT);
+}
+
+/*
+ * The entry of the page at @va in leaf @r, or NULL when its block has no
+ * table yet (no valid entry). Tables are freed only with the region.
+ */
+static inline unsigned long *sodp_odp_entry(struct sodp_odp_region *r,
+					    unsigned long va)
+{
+	unsigned long *t = xa_load(&r->tables, sodp_odp_block(r, va));
+
+	if (!t)
+		return NULL;
+	return t + ((va >> PAGE_SHIFT) & (SODP_ODP_BLOCK_PAGES - 1));
+}
+
+/* The value of that entry, 0 (invalid) without a table. */
+static inline unsigned long sodp_odp_entry_val(struct sodp_odp_region *r,
+					       unsigned long va)
+{
+	unsigned long *e = sodp_odp_entry(r, va);
+
+	return e ? *e : 0;
+}
+
+/*
+ * Charge what the layer allocates for a region to the memory cgroup of
+ * the region's mm (its owner), whoever runs the allocation: a worker, the
+ * engine's kworker, another process's system call. Allocations use
+ * GFP_KERNEL_ACCOUNT inside.
+ */
+struct sodp_odp_memcg {
+	struct mem_cgroup *memcg;
+	struct mem_cgroup *old;
+};
+
+static void sodp_odp_memcg_enter(struct mm_struct *mm, struct sodp_odp_memcg *m)
+{
+	m->memcg = get_mem_cgroup_from_mm(mm);
+	m->old = set_active_memcg(m->memcg);
+}
+
+static void sodp_odp_memcg_exit(struct sodp_odp_memcg *m)
+{
+	set_active_memcg(m->old);
+	mem_cgroup_put(m->memcg);
 }
 
 static int sodp_odp_dead_err(const struct sodp_odp_region *r)
@@ -201,7 +250,8 @@ static unsigned long sodp_odp_clear(struct sodp_odp_region *r,
 				    unsigned long start, unsigned long end)
 {
 	struct folio *last = NULL;
-	unsigned long i, iend, b, blast, n = 0;
+	unsigned long b, blast, idx, va, bva, bend, n = 0;
+	unsigned long *t;
 
 	lockdep_assert_held(&r->lock);
 
@@ -218,23 +268,36 @@ static unsigned long sodp_odp_clear(struct sodp_odp_region *r,
 		end = ALIGN(end, SODP_ODP_BLOCK_SIZE);
 	bitmap_clear(r->huge, b, blast - b + 1);
 
-	iend = sodp_odp_idx(r, end);
-	for (i = sodp_odp_idx(r, start); i < iend; i++) {
-		unsigned long e = r->entries[i];
+	/*
+	 * Only blocks that have a table can have valid entries, and the
+	 * scan stops once every valid entry is cleared: the cost follows
+	 * what is mapped, not the size of the range (which may be 1 TiB).
+	 */
+	xa_for_each_range(&r->tables, idx, t, b, blast) {
+		bva = sodp_odp_block_va(r, idx);
+		bend = min(end, bva + SODP_ODP_BLOCK_SIZE);
+		for (va = max(start, bva); va < bend; va += PAGE_SIZE) {
+			unsigned long *ep = t + ((va >> PAGE_SHIFT) &
+						 (SODP_ODP_BLOCK_PAGES - 1));
+			unsigned long e = *ep;
 
-		if (!(e & SODP_ODP_E_VALID))
-			continue;
-		if (e & SODP_ODP_E_DIRTY) {
-			struct folio *folio = page_folio(sodp_odp_entry_page(e));
+			if (!(e & SODP_ODP_E_VALID))
+				continue;
+			if (e & SODP_ODP_E_DIRTY) {
+				struct folio *folio =
+					page_folio(sodp_odp_entry_page(e));
 
-			/* One call per folio: a huge block is one folio. */
-			if (folio != last) {
-				folio_mark_dirty(folio);
-				last = folio;
+				/* One call per folio: a huge block is one. */
+				if (folio != last) {
+					folio_mark_dirty(folio);
+					last = folio;
+				}
 			}
+			*ep = 0;
+			n++;
 		}
-		r->entries[i] = 0;
-		n++;
+		if (n == r->nvalid)
+			break;
 	}
 	r->nvalid -= n;
 	atomic64_sub(n, &r->stats->pages_present);
@@ -245,20 +308,19 @@ static unsigned long sodp_odp_clear(struct sodp_odp_region *r,
  * Set entry @i to @pfn with @flags, keeping the device-dirty bit of the same
  * page. Returns 1 if the entry became valid or became writable.
  */
-static unsigned int sodp_odp_set(struct sodp_odp_region *r, unsigned long i,
+static unsigned int sodp_odp_set(struct sodp_odp_region *r, unsigned long *ep,
 				 unsigned long pfn, unsigned long flags)
 {
-	unsigned long old = r->entries[i];
+	unsigned long old = *ep;
 
 	if (!(old & SODP_ODP_E_VALID)) {
-		r->entries[i] = sodp_odp_mkentry(pfn, flags);
+		*ep = sodp_odp_mkentry(pfn, flags);
 		r->nvalid++;
 		atomic64_inc(&r->stats->pages_present);
 		return 1;
 	}
 	if (sodp_odp_entry_pfn(old) == pfn) {
-		r->entries[i] = sodp_odp_mkentry(pfn, flags |
-						 (old & SODP_ODP_E_DIRTY));
+		*ep = sodp_odp_mkentry(pfn, flags | (old & SODP_ODP_E_DIRTY));
 		return (flags & SODP_ODP_E_WRITE) && !(old & SODP_ODP_E_WRITE);
 	}
 	/*
@@ -267,7 +329,7 @@ static unsigned int sodp_odp_set(struct sodp_odp_region *r, unsigned long i,
 	 */
 	if (old & SODP_ODP_E_DIRTY)
 		folio_mark_dirty(page_folio(sodp_odp_entry_page(old)));
-	r->entries[i] = sodp_odp_mkentry(pfn, flags);
+	*ep = sodp_odp_mkentry(pfn, flags);
 	return 1;
 }
 
@@ -278,7 +340,8 @@ static unsigned int sodp_odp_set(struct sodp_odp_region *r, unsigned long i,
  * the region, installs the whole block: HMM guarantees the mapping starts
  * at the order-aligned address, has the same flags throughout and maps
  * consecutive pfns, and the sequence guarantees it is still mapped so.
- * Returns the number of entries made valid or writable.
+ * The tables were allocated by sodp_odp_tables_prepare(). Returns the
+ * number of entries made valid or writable.
  */
 static unsigned long sodp_odp_install(struct sodp_odp_region *r,
 				      unsigned long start, unsigned long end,
@@ -294,7 +357,7 @@ static unsigned long sodp_odp_install(struct sodp_odp_region *r,
 		unsigned long hp = hmm_pfns[i];
 		unsigned long va = start + (i << PAGE_SHIFT);
 		unsigned long flags = SODP_ODP_E_VALID;
-		unsigned long pfn, bva, base, j, bi;
+		unsigned long pfn, bva, base, j, *t, *ep;
 
 		if (!(hp & HMM_PFN_VALID) || (hp & HMM_PFN_ERROR)) {
 			if (fault) {
@@ -310,19 +373,25 @@ static unsigned long sodp_odp_install(struct sodp_odp_region *r,
 		pfn = page_to_pfn(hmm_pfn_to_page(hp));
 
 		bva = ALIGN_DOWN(va, SODP_ODP_BLOCK_SIZE);
+		t = xa_load(&r->tables, sodp_odp_block(r, va));
+		if (WARN_ON_ONCE(!t)) {
+			/* Cannot happen: prepared. Leave it invalid. */
+			i++;
+			continue;
+		}
 		if (hmm_pfn_to_map_order(hp) >= SODP_ODP_BLOCK_SHIFT - PAGE_SHIFT &&
 		    bva >= r->start && bva + SODP_ODP_BLOCK_SIZE <= r->end) {
 			base = pfn - ((va - bva) >> PAGE_SHIFT);
-			bi = sodp_odp_idx(r, bva);
 			for (j = 0; j < SODP_ODP_BLOCK_PAGES; j++)
-				n += sodp_odp_set(r, bi + j, base + j, flags);
+				n += sodp_odp_set(r, &t[j], base + j, flags);
 			__set_bit(sodp_odp_block(r, bva), r->huge);
 			i = (bva + SODP_ODP_BLOCK_SIZE - start) >> PAGE_SHIFT;
 			continue;
 		}
 		/* A base page: its block, if any, is no longer one entry. */
 		__clear_bit(sodp_odp_block(r, va), r->huge);
-		n += sodp_odp_set(r, sodp_odp_idx(r, va), pfn, flags);
+		ep = t + ((va >> PAGE_SHIFT) & (SODP_ODP_BLOCK_PAGES - 1));
+		n += sodp_odp_set(r, ep, pfn, flags);
 		i++;
 	}
 	return n;
@@ -364,6 +433,62 @@ static const struct mmu_interval_notifier_ops sodp_odp_mn_ops = {
 };
 
 /* ---- faulting ----------------------------------------------------------- */
+
+/*
+ * Give leaf @r a table for every block of [start, end) in which the HMM
+ * result @hmm_pfns has a page, before it is committed. No region lock held
+ * (it allocates); charged to the owner of @r's mm. A snapshot of nothing
+ * allocates nothing.
+ */
+static int sodp_odp_tables_prepare(struct sodp_odp_region *r,
+				   unsigned long start, unsigned long end,
+				   const unsigned long *hmm_pfns)
+{
+	struct sodp_odp_memcg m;
+	unsigned long va, next, i;
+	unsigned long *t, *old;
+	int ret = 0;
+
+	lockdep_assert_not_held(&r->lock);
+
+	sodp_odp_memcg_enter(r->mm, &m);
+	for (va = start; va < end; va = next) {
+		bool any = false;
+
+		next = min(end, ALIGN(va + 1, SODP_ODP_BLOCK_SIZE));
+		for (i = (va - start) >> PAGE_SHIFT;
+		     i < (next - start) >> PAGE_SHIFT; i++) {
+			if (hmm_pfns[i] & HMM_PFN_VALID) {
+				any = true;
+				break;
+			}
+		}
+		if (!any || xa_load(&r->tables, sodp_odp_block(r, va)))
+			continue;
+		if (sodp_odp_fail_alloc()) {
+			ret = -ENOMEM;
+			break;
+		}
+		t = kcalloc(SODP_ODP_BLOCK_PAGES, sizeof(*t),
+			    GFP_KERNEL_ACCOUNT);
+		if (!t) {
+			ret = -ENOMEM;
+			break;
+		}
+		old = xa_cmpxchg(&r->tables, sodp_odp_block(r, va), NULL, t,
+				 GFP_KERNEL_ACCOUNT);
+		if (old) {
+			/* Someone else's table is there, or no memory. */
+			kfree(t);
+			if (xa_is_err(old)) {
+				ret = xa_err(old);
+				break;
+			}
+		}
+	}
+	sodp_odp_memcg_exit(&m);
+	return ret;
+}
 
 /*
  * One HMM batch [start, end) of leaf @r (at most SODP_ODP_BATCH_PAGES pages,
@@ -409,6 +534,8 @@ static int sodp_odp_map_batch(struct sodp_odp_region *r, unsigned long start,
 				mmap_read_unlock(r->mm);
 			}
 		}
+		if (!ret)
+			ret = sodp_odp_tables_prepare(r, start, end, hmm_pfns);
 		if (!ret) {
 			mutex_lock(&r->lock);
 			if (r->dead) {
@@ -471,6 +598,14 @@ static int sodp_odp_leaf_map(struct sodp_odp_region *r, unsigned long start,
 	}
 	for (cur = start; cur < end; cur = next) {
 		next = min(end, cur + (batch << PAGE_SHIFT));
+		/* A 1 TiB snapshot is 524288 batches: killable. */
+		if (cur != start) {
+			if (fatal_signal_pending(current)) {
+				ret = -EINTR;
+				break;
+			}
+			cond_resched();
+		}
 		ret = sodp_odp_map_batch(r, cur, next, hmm_pfns, flags,
 					 keep_locked && next == end, &handled);
 		if (ret)
@@ -499,7 +634,9 @@ out_free:
 
 /*
  * The first page of [start, end) of leaf @r whose entry does not satisfy
- * @flags (valid; writable for SODP_ODP_WRITE), or @end.
+ * @flags (valid; writable for SODP_ODP_WRITE), or @end. A hint (entries
+ * may change as soon as it returns), so the lock is dropped to reschedule
+ * on a long scan. A block without a table is missing at once.
  */
 static unsigned long sodp_odp_first_missing(struct sodp_odp_region *r,
 					    unsigned long start,
@@ -512,9 +649,15 @@ static unsigned long sodp_odp_first_missing(struct sodp_odp_region *r,
 	if (flags & SODP_ODP_WRITE)
 		need |= SODP_ODP_E_WRITE;
 	mutex_lock(&r->lock);
-	for (va = start; va < end; va += PAGE_SIZE)
-		if ((r->entries[sodp_odp_idx(r, va)] & need) != need)
+	for (va = start; va < end; va += PAGE_SIZE) {
+		if ((sodp_odp_entry_val(r, va) & need) != need)
 			break;
+		if (need_resched()) {
+			mutex_unlock(&r->lock);
+			cond_resched();
+			mutex_lock(&r->lock);
+		}
+	}
 	mutex_unlock(&r->lock);
 	return va;
 }
@@ -540,7 +683,12 @@ static void sodp_odp_objs_add(enum sodp_odp_type type, int d)
 
 static void sodp_odp_free(struct sodp_odp_region *r)
 {
-	kvfree(r->entries);
+	unsigned long idx;
+	unsigned long *t;
+
+	xa_for_each(&r->tables, idx, t)
+		kfree(t);
+	xa_destroy(&r->tables);
 	bitmap_free(r->huge);
 	mmdrop(r->mm);
 	sodp_odp_objs_add(r->type, -1);
@@ -549,21 +697,26 @@ static void sodp_odp_free(struct sodp_odp_region *r)
 
 /*
  * A new region of @type over the page-aligned [start, end) of @mm, with
- * its entries (leaves) or children xarray (implicit). Not yet visible to
- * the notifier.
+ * its huge-block bitmap (leaves; the entry tables come with the first
+ * valid entry of each block) or children xarray (implicit), charged to the
+ * memory cgroup of @mm's owner. Not yet visible to the notifier.
  */
 static struct sodp_odp_region *
 sodp_odp_alloc(enum sodp_odp_type type, struct mm_struct *mm, u64 addr,
 	       u64 len, unsigned long start, unsigned long end,
 	       unsigned int access)
 {
+	struct sodp_odp_memcg m;
 	struct sodp_odp_region *r;
 
 	if (sodp_odp_fail_alloc())
 		return ERR_PTR(-ENOMEM);
-	r = kzalloc(sizeof(*r), GFP_KERNEL);
-	if (!r)
+	sodp_odp_memcg_enter(mm, &m);
+	r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
+	if (!r) {
+		sodp_odp_memcg_exit(&m);
 		return ERR_PTR(-ENOMEM);
+	}
 
 	kref_init(&r->ref);
 	r->type = type;
@@ -584,6 +737,7 @@ sodp_odp_alloc(enum sodp_odp_type type, struct mm_struct *mm, u64 addr,
 	fs_reclaim_release(GFP_KERNEL);
 	init_waitqueue_head(&r->prefetch_wq);
 	xa_init(&r->children);
+	xa_init(&r->tables);
 	if (type == SODP_ODP_CHILD)
 		INIT_WORK(&r->reclaim_work, sodp_odp_child_reclaim_work);
 	mmgrab(mm);
@@ -591,29 +745,25 @@ sodp_odp_alloc(enum sodp_odp_type type, struct mm_struct *mm, u64 addr,
 	sodp_odp_objs_add(type, 1);
 
 	if (type != SODP_ODP_IMPLICIT) {
-		unsigned long npages = (end - start) >> PAGE_SHIFT;
 		unsigned long nblocks = sodp_odp_block(r, end - 1) + 1;
 
 		/*
-		 * 8 bytes a page, asked for by userspace: a region too big
-		 * for the allocator (over INT_MAX bytes of entries, 1 TiB)
-		 * fails quietly with -ENOMEM, as ib_umem_odp's does.
+		 * One bit per 2 MiB asked for by userspace (8 MiB for the
+		 * whole 128 TiB address space), charged; the entry tables
+		 * follow what gets mapped (sodp_odp_tables_prepare()).
 		 */
 		if (sodp_odp_fail_alloc())
 			goto err;
-		r->entries = kvcalloc(npages, sizeof(*r->entries),
-				      GFP_KERNEL | __GFP_NOWARN);
-		if (!r->entries)
-			goto err;
-		if (sodp_odp_fail_alloc())
-			goto err;
-		r->huge = bitmap_zalloc(nblocks, GFP_KERNEL | __GFP_NOWARN);
+		r->huge = bitmap_zalloc(nblocks,
+					GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 		if (!r->huge)
 			goto err;
 	}
+	sodp_odp_memcg_exit(&m);
 	return r;
 
 err:
+	sodp_odp_memcg_exit(&m);
 	sodp_odp_free(r);
 	return ERR_PTR(-ENOMEM);
 }
@@ -762,7 +912,7 @@ static void sodp_odp_child_queue_reclaim(struct sodp_odp_region *c)
 {
 	lockdep_assert_held(&c->lock);
 
-	if (c->nvalid || c->dead || c->reclaim_pending)
+	if (c->nvalid || c->dead || c->reclaim_pending || c->unpublished)
 		return;
 	/* Zero: being released right now, nothing to do. */
 	if (!kref_get_unless_zero(&c->ref))
@@ -801,6 +951,12 @@ static void sodp_odp_child_kill(struct sodp_odp_region *c)
 	mutex_unlock(&c->lock);
 }
 
+/*
+ * A new child of @p for chunk @idx, with the caller's reference, not yet
+ * in the xarray (@unpublished: no reclaim until sodp_odp_leaf_get()
+ * publishes it). Fully initialised (parent, stats) before its notifier
+ * goes live: an invalidation may call it from then on.
+ */
 static struct sodp_odp_region *sodp_odp_child_create(struct sodp_odp_region *p,
 						     unsigned long idx)
 {
@@ -816,17 +972,16 @@ static struct sodp_odp_region *sodp_odp_child_create(struct sodp_odp_region *p,
 		ret = PTR_ERR(c);
 		goto out_mmput;
 	}
-	ret = sodp_odp_notifier_insert(c);
-	if (ret) {
-		sodp_odp_free(c);
-		goto out_mmput;
-	}
-	mmput_async(p->mm);
-
+	c->unpublished = true;
 	c->stats = &p->own_stats;
 	c->parent = p;
 	sodp_odp_region_get(p);
 	atomic_inc(&p->own_stats.children);
+
+	ret = sodp_odp_notifier_insert(c);
+	if (ret)
+		goto out_put;	/* the release drops the parent's reference */
+	mmput_async(p->mm);
 
 	ret = sodp_odp_leaf_map(c, c->start, c->end, SODP_ODP_NOFAULT,
 				SODP_ODP_WHY_SNAPSHOT, false);
@@ -836,9 +991,19 @@ static struct sodp_odp_region *sodp_odp_child_create(struct sodp_odp_region *p,
 	}
 	return c;
 
+out_put:
+	sodp_odp_region_put(c);
 out_mmput:
 	mmput_async(p->mm);
 	return ERR_PTR(ret);
+}
+
+/* Child @c is in the xarray now: it may be reclaimed from now on. */
+static void sodp_odp_child_publish(struct sodp_odp_region *c)
+{
+	mutex_lock(&c->lock);
+	c->unpublished = false;
+	mutex_unlock(&c->lock);
 }
 
 /*
@@ -850,11 +1015,14 @@ static struct sodp_odp_region *sodp_odp_leaf_get(struct sodp_odp_region *r,
 						 u64 addr, bool create)
 {
 	unsigned long idx = addr >> SODP_ODP_CHILD_SHIFT;
-	struct sodp_odp_region *c, *cur, *old, *put = NULL;
+	struct sodp_odp_region *c, *cur, *old, *put;
+	struct sodp_odp_memcg m;
 
 	if (r->type != SODP_ODP_IMPLICIT)
 		return r;
 
+again:
+	put = NULL;
 	xa_lock(&r->children);
 	if (r->parent_dead) {
 		xa_unlock(&r->children);
@@ -871,9 +1039,22 @@ static struct sodp_odp_region *sodp_odp_leaf_get(struct sodp_odp_region *r,
 		return NULL;
 
 	c = sodp_odp_child_create(r, idx);
-	if (IS_ERR(c))
+	if (IS_ERR(c)) {
+		/*
+		 * Not expected (an unpublished child is never reclaimed),
+		 * but -ESTALE never leaves the layer: look up again.
+		 */
+		if (PTR_ERR(c) == -ESTALE) {
+			if (fatal_signal_pending(current))
+				return ERR_PTR(-EINTR);
+			cond_resched();
+			goto again;
+		}
 		return c;
+	}
 
+	/* The xarray's nodes are charged to the owner, as the child. */
+	sodp_odp_memcg_enter(r->mm, &m);
 	xa_lock(&r->children);
 	for (;;) {
 		if (r->parent_dead) {
@@ -888,7 +1069,8 @@ static struct sodp_odp_region *sodp_odp_leaf_get(struct sodp_odp_region *r,
 			break;
 		}
 		/* May drop the lock to allocate, hence the loop. */
-		old = __xa_cmpxchg(&r->children, idx, cur, c, GFP_KERNEL);
+		old = __xa_cmpxchg(&r->children, idx, cur, c,
+				   GFP_KERNEL_ACCOUNT);
 		if (xa_is_err(old)) {
 			old = ERR_PTR(xa_err(old));
 			break;
@@ -909,12 +1091,29 @@ static struct sodp_odp_region *sodp_odp_leaf_get(struct sodp_odp_region *r,
 		break;
 	}
 	xa_unlock(&r->children);
+	sodp_odp_memcg_exit(&m);
 
+	if (!c && !IS_ERR(old))
+		sodp_odp_child_publish(old);
 	if (put)
 		sodp_odp_region_put(put);
 	if (c)
 		sodp_odp_region_put(c);
 	return old;
+}
+
+/*
+ * The start of the first child of implicit @p above the chunk of @addr and
+ * below @end, or @end: what a walk that creates no child visits next.
+ */
+static u64 sodp_odp_next_child(struct sodp_odp_region *p, u64 addr, u64 end)
+{
+	unsigned long idx = (addr >> SODP_ODP_CHILD_SHIFT) + 1;
+	unsigned long last = (end - 1) >> SODP_ODP_CHILD_SHIFT;
+
+	if (idx > last || !xa_find(&p->children, &idx, last, XA_PRESENT))
+		return end;
+	return max_t(u64, addr, (u64)idx << SODP_ODP_CHILD_SHIFT);
 }
 
 static void sodp_odp_leaf_put(struct sodp_odp_region *r,
@@ -995,18 +1194,31 @@ static int sodp_odp_check(struct sodp_odp_region *r, u64 addr, u64 len,
 /*
  * Make [addr, addr + len) of @r valid per @flags, leaf by leaf, faulting
  * only from the first page that is not already. Checked by the caller.
+ * A snapshot (SODP_ODP_NOFAULT) of an implicit region only records into
+ * the children there are: it creates none. Killable, rescheduling: the
+ * range may be the whole address space.
  */
 static int sodp_odp_map_range(struct sodp_odp_region *r, u64 addr, u64 len,
 			      unsigned int flags, enum sodp_odp_why why)
 {
 	unsigned long deadline = sodp_odp_deadline();
+	bool create = !(flags & SODP_ODP_NOFAULT);
 	u64 end = addr + len;
 	int ret = 0;
 
 	while (addr < end) {
-		struct sodp_odp_region *leaf = sodp_odp_leaf_get(r, addr, true);
+		struct sodp_odp_region *leaf;
 		unsigned long start, lend, first;
 
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		cond_resched();
+		leaf = sodp_odp_leaf_get(r, addr, create);
+		if (!leaf) {
+			/* No child there and none to create: the next one. */
+			addr = sodp_odp_next_child(r, addr, end);
+			continue;
+		}
 		if (IS_ERR(leaf))
 			return PTR_ERR(leaf);
 		lend = min_t(u64, end, leaf->end);
@@ -1071,7 +1283,7 @@ static int sodp_odp_leaf_access(struct sodp_odp_region *r, u64 *pos, u64 end,
 
 	mutex_lock(&r->lock);
 	while (addr < end) {
-		unsigned long i, e, off;
+		unsigned long e, off, *ep;
 		void *kaddr;
 		size_t n;
 
@@ -1079,8 +1291,8 @@ static int sodp_odp_leaf_access(struct sodp_odp_region *r, u64 *pos, u64 end,
 			ret = sodp_odp_dead_err(r);
 			break;
 		}
-		i = sodp_odp_idx(r, addr);
-		e = r->entries[i];
+		ep = sodp_odp_entry(r, addr);
+		e = ep ? *ep : 0;
 		if (unlikely((e & need) != need)) {
 			unsigned long fstart = ALIGN_DOWN(addr, PAGE_SIZE);
 			unsigned long fend = min_t(u64, PAGE_ALIGN(end),
@@ -1113,7 +1325,7 @@ static int sodp_odp_leaf_access(struct sodp_odp_region *r, u64 *pos, u64 end,
 		off = addr & ~PAGE_MASK;
 		n = min_t(u64, PAGE_SIZE - off, end - addr);
 		if (flags & SODP_ODP_WRITE)
-			r->entries[i] = e | SODP_ODP_E_DIRTY;
+			*ep = e | SODP_ODP_E_DIRTY;
 		kaddr = kmap_local_page(sodp_odp_entry_page(e));
 		ret = fn(priv, kaddr + off, n);
 		kunmap_local(kaddr);
@@ -1187,7 +1399,10 @@ int sodp_odp_access(struct sodp_odp_region *r, u64 addr, u64 len,
 }
 EXPORT_SYMBOL_GPL(sodp_odp_access);
 
-/* Two leaves' locks, in ascending address order; one lock if the same. */
+/*
+ * Two leaves' locks, in ascending order of their struct pointers (a total
+ * order; sodp_odp.h); one lock if the same.
+ */
 static void sodp_odp_lock_two(struct sodp_odp_region *a,
 			      struct sodp_odp_region *b)
 {
@@ -1225,7 +1440,7 @@ static int sodp_odp_leaf_copy(struct sodp_odp_region *d, u64 daddr,
 	sodp_odp_lock_two(d, s);
 	while (*done < n) {
 		u64 da = daddr + *done, sa = saddr + *done;
-		unsigned long di, de, se, doff, soff;
+		unsigned long de, se, doff, soff, *dep;
 		void *sk, *dk;
 		size_t c;
 
@@ -1233,13 +1448,13 @@ static int sodp_odp_leaf_copy(struct sodp_odp_region *d, u64 daddr,
 			ret = sodp_odp_dead_err(d->dead ? d : s);
 			break;
 		}
-		se = s->entries[sodp_odp_idx(s, sa)];
+		se = sodp_odp_entry_val(s, sa);
 		if (!(se & SODP_ODP_E_VALID)) {
 			ret = SODP_ODP_MISS_SRC;
 			break;
 		}
-		di = sodp_odp_idx(d, da);
-		de = d->entries[di];
+		dep = sodp_odp_entry(d, da);
+		de = dep ? *dep : 0;
 		if ((de & dneed) != dneed) {
 			ret = SODP_ODP_MISS_DST;
 			break;
@@ -1248,7 +1463,7 @@ static int sodp_odp_leaf_copy(struct sodp_odp_region *d, u64 daddr,
 		soff = sa & ~PAGE_MASK;
 		c = min3((u64)(PAGE_SIZE - doff), (u64)(PAGE_SIZE - soff),
 			 n - *done);
-		d->entries[di] = de | SODP_ODP_E_DIRTY;
+		*dep = de | SODP_ODP_E_DIRTY;
 		sk = kmap_local_page(sodp_odp_entry_page(se));
 		dk = kmap_local_page(sodp_odp_entry_page(de));
 		/*
@@ -1294,7 +1509,7 @@ static int sodp_odp_copy_fault(struct sodp_odp_region *r, u64 addr, u64 end,
  * @len: length in bytes
  *
  * Faults each side with no lock held, then copies while holding both
- * leaves' locks (ascending address order, see sodp_odp.h), and drops them
+ * leaves' locks (ascending pointer order, see sodp_odp.h), and drops them
  * before faulting again. Overlap within one region is handled as memmove
  * within a page only; RDMA leaves overlapping copies undefined.
  *
@@ -1388,7 +1603,11 @@ static void sodp_odp_prefetch_work_fn(struct work_struct *work)
  * @mode: SODP_ODP_PREFETCH (read), SODP_ODP_PREFETCH_WRITE, or
  *	  SODP_ODP_PREFETCH_NO_FAULT (record what is present, fault nothing)
  * @flags: SODP_ODP_PREFETCH_ASYNC: queue it on the layer's workqueue, with
- *	   a reference on @r until it has run, and return at once
+ *	   a reference on @r until it has run, and return at once; with
+ *	   SODP_ODP_PREFETCH_MAX_QUEUED already queued for @r it is dropped
+ *
+ * SODP_ODP_PREFETCH_NO_FAULT on an implicit region records into existing
+ * children only (it creates none).
  *
  * Return: 0, or a negative errno: the synchronous prefetch's, or the
  * argument checks' and -ENOMEM for an asynchronous one (whose own errors
@@ -1425,9 +1644,13 @@ int sodp_odp_prefetch(struct sodp_odp_region *r, u64 addr, u64 len,
 
 	if (READ_ONCE(r->dead) || READ_ONCE(r->parent_dead))
 		return -ENOENT;
+	/* Bounded: beyond it the hint is dropped, as a busy NIC would. */
+	if (atomic_read(&r->prefetch_inflight) >= SODP_ODP_PREFETCH_MAX_QUEUED)
+		return 0;
 	if (sodp_odp_fail_alloc())
 		return -ENOMEM;
-	w = kmalloc(sizeof(*w), GFP_KERNEL);
+	/* The caller's memory cgroup: it asked for the work. */
+	w = kmalloc(sizeof(*w), GFP_KERNEL_ACCOUNT);
 	if (!w)
 		return -ENOMEM;
 	INIT_WORK(&w->work, sodp_odp_prefetch_work_fn);
@@ -1496,7 +1719,7 @@ int sodp_odp_residency(struct sodp_odp_region *r, u64 addr, u64 npages,
 		lend = min_t(u64, end, leaf->end);
 		mutex_lock(&leaf->lock);
 		for (; va < lend; va += PAGE_SIZE) {
-			unsigned long e = leaf->entries[sodp_odp_idx(leaf, va)];
+			unsigned long e = sodp_odp_entry_val(leaf, va);
 			u8 b = 0;
 
 			if (e & SODP_ODP_E_VALID)

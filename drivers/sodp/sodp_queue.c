@@ -3,18 +3,29 @@
  * Shared rings: the memory of every CQ, SQ, RQ and SRQ, mapped by the
  * provider (layout in sodp-abi.h).
  *
- * A ring is vmalloc_user() memory (zeroed, so the header starts with prod
- * == cons == 0 and no flags) offered to the ucontext's mmap through an
- * rdma_user_mmap_entry. The entry owns the memory: sodp_ring_destroy()
- * only removes the entry, and ib_core calls sodp_mmap_free(), which frees
- * the memory, once the last mapping of it is gone. So a process that
- * keeps a ring mapped after destroying its queue (or that never unmaps an
- * old CQ ring after a resize) keeps harmless, unused memory and nothing
- * else.
+ * A ring is zeroed pages (so the header starts with prod == cons == 0 and
+ * no flags), allocated with GFP_KERNEL_ACCOUNT (charged to the memory
+ * cgroup of the process that creates the queue: userspace chooses the
+ * size, up to tens of MiB per QP) and mapped into the kernel with
+ * vmap(VM_USERMAP), offered to the ucontext's mmap through an
+ * rdma_user_mmap_entry.
+ *
+ * Lifetime: sodp_mmap() holds the entry only while remap_vmalloc_range()
+ * inserts the pages into the VMA (vm_insert_page(): each page gets a
+ * reference held by the user's page tables); no vm_ops keep the entry.
+ * sodp_ring_destroy() removes the entry, and ib_core calls
+ * sodp_mmap_free() as soon as no sodp_mmap() holds it (at once, normally),
+ * which unmaps the kernel mapping and drops the kernel's page
+ * references. A process that keeps a ring mapped after destroying its
+ * queue (or never unmaps an old CQ ring after a resize) keeps the pages,
+ * which nothing in the kernel uses any more, until it unmaps them. That
+ * is memory-safe only because the pages are inserted with page
+ * references: never map them with remap_pfn_range().
  */
 
 #include <linux/mm.h>
 #include <linux/overflow.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 
@@ -23,6 +34,49 @@
 static struct sodp_mmap_entry *to_smentry(struct rdma_user_mmap_entry *e)
 {
 	return container_of(e, struct sodp_mmap_entry, rdma_entry);
+}
+
+static void sodp_ring_free(struct sodp_mmap_entry *mentry)
+{
+	unsigned int i;
+
+	if (mentry->address)
+		vunmap(mentry->address);
+	for (i = 0; i < mentry->npages; i++)
+		put_page(mentry->pages[i]);
+	kvfree(mentry->pages);
+}
+
+/*
+ * @npages zeroed pages charged to the caller's memory cgroup, mapped
+ * contiguously with VM_USERMAP (remap_vmalloc_range() wants it).
+ */
+static int sodp_ring_alloc(struct sodp_mmap_entry *mentry,
+			   unsigned int npages)
+{
+	mentry->pages = kvcalloc(npages, sizeof(*mentry->pages),
+				 GFP_KERNEL_ACCOUNT);
+	if (!mentry->pages)
+		return -ENOMEM;
+	for (mentry->npages = 0; mentry->npages < npages; mentry->npages++) {
+		struct page *page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+
+		if (!page)
+			goto err;
+		mentry->pages[mentry->npages] = page;
+		if (fatal_signal_pending(current))
+			goto err;
+		cond_resched();
+	}
+	mentry->address = vmap(mentry->pages, npages, VM_MAP | VM_USERMAP,
+			       PAGE_KERNEL);
+	if (!mentry->address)
+		goto err;
+	return 0;
+
+err:
+	sodp_ring_free(mentry);
+	return -ENOMEM;
 }
 
 /**
@@ -51,20 +105,19 @@ int sodp_ring_create(struct sodp_ring *ring, struct ib_ucontext *uctx,
 	    size > SIZE_MAX - PAGE_SIZE)
 		return -EINVAL;
 	size = PAGE_ALIGN(size);
+	if (size >> PAGE_SHIFT > UINT_MAX)
+		return -EINVAL;
 
-	mem = vmalloc_user(size);
-	if (!mem)
+	mentry = kzalloc(sizeof(*mentry), GFP_KERNEL_ACCOUNT);
+	if (!mentry)
 		return -ENOMEM;
-
-	mentry = kzalloc(sizeof(*mentry), GFP_KERNEL);
-	if (!mentry) {
-		err = -ENOMEM;
-		goto err_free_mem;
-	}
-	mentry->address = mem;
-	err = rdma_user_mmap_entry_insert(uctx, &mentry->rdma_entry, size);
+	err = sodp_ring_alloc(mentry, size >> PAGE_SHIFT);
 	if (err)
 		goto err_free_entry;
+	mem = mentry->address;
+	err = rdma_user_mmap_entry_insert(uctx, &mentry->rdma_entry, size);
+	if (err)
+		goto err_free_mem;
 
 	/* From here on the entry owns mem: sodp_mmap_free() frees both. */
 	ring->hdr = mem;
@@ -76,10 +129,10 @@ int sodp_ring_create(struct sodp_ring *ring, struct ib_ucontext *uctx,
 	ring->mmap_offset = rdma_user_mmap_get_offset(&mentry->rdma_entry);
 	return 0;
 
+err_free_mem:
+	sodp_ring_free(mentry);
 err_free_entry:
 	kfree(mentry);
-err_free_mem:
-	vfree(mem);
 	return err;
 }
 
@@ -87,8 +140,9 @@ err_free_mem:
  * sodp_ring_destroy - stop offering a ring to mmap
  * @ring: a ring set up by sodp_ring_create(), or zeroed
  *
- * The memory stays until its last mapping goes (sodp_mmap_free()); the
- * caller must not touch the ring after this.
+ * Frees the kernel's side of the ring (through sodp_mmap_free()); pages
+ * still mapped by userspace stay until it unmaps them. The caller must
+ * not touch the ring after this.
  */
 void sodp_ring_destroy(struct sodp_ring *ring)
 {
@@ -103,10 +157,17 @@ void sodp_ring_set_flags(struct sodp_ring *ring, u32 set, u32 clear)
 {
 	u32 *flags = &ring->hdr->flags;
 	u32 old = READ_ONCE(*flags);
+	int tries;
 
-	/* Userspace may write the word too: it only hurts itself. */
-	while (!try_cmpxchg(flags, &old, (old & ~clear) | set))
-		;
+	/*
+	 * Userspace may write the word too: it only hurts itself, but it
+	 * must not keep the kernel in this loop. After a few lost races
+	 * the kernel's bits are stored without regard for the user's.
+	 */
+	for (tries = 0; tries < 16; tries++)
+		if (try_cmpxchg(flags, &old, (old & ~clear) | set))
+			return;
+	WRITE_ONCE(*flags, (READ_ONCE(*flags) & ~clear) | set);
 }
 
 int sodp_ring_take_recv(struct sodp_ring *ring, u32 cons, u32 max_sge,
@@ -145,6 +206,6 @@ void sodp_mmap_free(struct rdma_user_mmap_entry *rdma_entry)
 {
 	struct sodp_mmap_entry *mentry = to_smentry(rdma_entry);
 
-	vfree(mentry->address);
+	sodp_ring_free(mentry);
 	kfree(mentry);
 }

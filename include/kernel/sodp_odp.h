@@ -14,8 +14,10 @@
  * Two kinds of regions:
  *
  *   explicit  [addr, addr + len), one notifier, entries for every page,
- *             allocated at creation, which also records (snapshot, no
- *             fault) whatever the process has already mapped.
+ *             in one table per 2 MiB block allocated when the block first
+ *             gets a valid entry (never for what is not mapped); creation
+ *             records (snapshot, no fault) whatever the process has
+ *             already mapped.
  *   implicit  addr 0, len SIZE_MAX: the whole address space. It has no
  *             entries itself; children of SODP_ODP_CHILD_SIZE (2 MiB,
  *             naturally aligned) are created on first use, each an
@@ -31,10 +33,13 @@
  *       fs_reclaim
  *         region->lock (a mutex; the leaf's, see below)
  *           at most one more region->lock, only inside sodp_odp_copy(),
- *           the two leaves taken in ascending address order
+ *           the two leaves taken in ascending order of their struct
+ *           sodp_odp_region pointers (any fixed total order would do)
  *             kmap_local_page() of entry pages, the chunk callbacks
  *   implicit parent's children xarray lock (a spinlock): a leaf; never
  *   held together with a region lock or across anything that sleeps.
+ *   a leaf's tables xarray lock (a spinlock): a leaf, taken only to
+ *   insert a table, with no region lock held (lookups are RCU).
  *
  * Consequences, and the rules every caller (the QP engine included)
  * follows:
@@ -54,7 +59,7 @@
  *     the functions never return with a region lock held.
  *   - Two regions at once (a copy from one MR to another) go through
  *     sodp_odp_copy(), which faults each side with no lock held, then holds
- *     both leaves' locks (ascending address order; the same leaf once)
+ *     both leaves' locks (ascending pointer order; the same leaf once)
  *     while it copies page to page, and drops both before faulting again.
  *     Nobody else ever holds two region locks, so there is no ABBA.
  *
@@ -86,8 +91,16 @@
  *               at least 8 attempts.
  *   -EAGAIN     SODP_ODP_NOFAULT access found a page not present.
  *   -ENOENT     the region was destroyed.
- *   -ENOMEM     allocation failed.
- *   -EINTR      a fatal signal arrived while waiting for the mmap lock.
+ *   -ENOMEM     allocation failed. Everything the layer allocates for a
+ *               region (the region, its tables, implicit children, queued
+ *               prefetch work) is charged to the memory cgroup of the
+ *               region's mm (the owner's), whoever runs the allocation.
+ *   -EINTR      a fatal signal arrived while waiting for the mmap lock, or
+ *               during a long operation (every loop over a caller-sized
+ *               range checks for one and reschedules).
+ *
+ * -ESTALE is internal (a reclaimed implicit child, looked up again) and
+ * never returned.
  */
 #ifndef SODP_ODP_H
 #define SODP_ODP_H
@@ -117,6 +130,13 @@ enum sodp_odp_prefetch_mode {
 
 /* sodp_odp_prefetch() flags */
 #define SODP_ODP_PREFETCH_ASYNC	BIT(0)
+
+/*
+ * At most this many asynchronous prefetches are queued or running per
+ * region; more are dropped (a prefetch is a hint: the pages are faulted
+ * when used).
+ */
+#define SODP_ODP_PREFETCH_MAX_QUEUED	64
 
 /* sodp_odp_residency(): one byte per page */
 #define SODP_ODP_RES_PRESENT	BIT(0)	/* valid entry */
@@ -204,10 +224,11 @@ enum sodp_odp_type {
  * use the functions below; the layout is here so that the data path can be
  * inlined later without another indirection.
  *
- * Translation entries: @entries has one unsigned long per base page of
- * [@start, @end): the page frame number shifted by PAGE_SHIFT, ORed with
- * SODP_ODP_E_* flags, 0 when invalid. @huge has one bit per 2 MiB block
- * (counted from ALIGN_DOWN(@start, 2 MiB)) that lies entirely inside the
+ * Translation entries: one unsigned long per base page of [@start, @end),
+ * kept in @tables (one table per 2 MiB block): the page frame number
+ * shifted by PAGE_SHIFT, ORed with SODP_ODP_E_* flags, 0 when invalid.
+ * @huge has one bit per 2 MiB block (counted from ALIGN_DOWN(@start,
+ * 2 MiB), as the tables) that lies entirely inside the
  * region and is mapped by the CPU with a PMD-or-larger mapping (THP,
  * hugetlbfs): the block was installed as a unit from one HMM result, its
  * 512 entries are all valid with consecutive pfns, and any invalidation
@@ -232,14 +253,24 @@ struct sodp_odp_region {
 	struct mmu_interval_notifier notifier;
 	bool notifier_live;		/* inserted, not yet removed */
 	/*
-	 * The region lock. Protects @entries, @huge, @nvalid, @dead,
-	 * @mm_gone and @reclaim_pending; held by the invalidate callback
+	 * The region lock. Protects the entries in @tables, @huge, @nvalid,
+	 * @dead, @mm_gone, @reclaim_pending and @unpublished; held by the
+	 * invalidate callback
 	 * around mmu_interval_set_seq() and by whoever commits an HMM
 	 * result (mmu_interval_read_retry()) or reads entries to touch the
 	 * pages. Nests inside fs_reclaim (see the lock order above).
 	 */
 	struct mutex lock;
-	unsigned long *entries;
+	/*
+	 * Translation tables: index sodp_odp_block() -> an array of
+	 * SODP_ODP_BLOCK_PAGES entries for that 2 MiB block. A table is
+	 * allocated (with no region lock held, before an HMM result that
+	 * has a page in the block is committed) and inserted once, and
+	 * freed only with the region, so a table pointer stays valid while
+	 * a reference is held. A block without a table has no valid entry.
+	 * The xarray's own spinlock serialises insertions only.
+	 */
+	struct xarray tables;
 	unsigned long *huge;
 	unsigned long nvalid;		/* valid entries */
 	bool dead;			/* destroyed, or child reclaimed */
@@ -249,6 +280,12 @@ struct sodp_odp_region {
 	struct sodp_odp_region *parent;	/* a reference held */
 	struct work_struct reclaim_work;
 	bool reclaim_pending;		/* @reclaim_work queued, ref held */
+	/*
+	 * Not yet in the parent's xarray: never reclaimed (an invalidation
+	 * during the creation snapshot must not kill it), cleared under
+	 * the lock once published.
+	 */
+	bool unpublished;
 
 	/* ---- implicit parent ---- */
 	/*

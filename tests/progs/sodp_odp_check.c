@@ -1573,6 +1573,314 @@ static int sc_inject(int argc, char **argv)
 	return 0;
 }
 
+/* ---- hardening (review findings F3, F4, F6) ------------------------------ */
+
+struct irace {
+	int h;
+	uint8_t *mem;
+	size_t nchunks;
+	atomic_bool stop;
+	atomic_ulong reads_ok, reads_ebusy, reads_estale, reads_other;
+	int other_err;
+	_Atomic double worst;
+};
+
+static void *irace_reader(void *arg)
+{
+	struct irace *r = arg;
+	unsigned int seed = (unsigned int)(uintptr_t)&seed;
+	uint8_t buf[64];
+
+	while (!atomic_load(&r->stop)) {
+		size_t c = rand_r(&seed) % r->nchunks;
+		size_t off = (rand_r(&seed) % (HUGE_SZ / PG)) * PG;
+		double t = now(), w;
+		int ret = odp_read(r->h, r->mem + c * HUGE_SZ + off, sizeof(buf), buf);
+
+		t = now() - t;
+		w = atomic_load(&r->worst);
+		while (t > w && !atomic_compare_exchange_weak(&r->worst, &w, t))
+			;
+		if (!ret) {
+			atomic_fetch_add(&r->reads_ok, 1);
+		} else if (ret == -EBUSY) {
+			atomic_fetch_add(&r->reads_ebusy, 1);
+		} else if (ret == -ESTALE) {
+			atomic_fetch_add(&r->reads_estale, 1);
+		} else {
+			r->other_err = ret;
+			atomic_fetch_add(&r->reads_other, 1);
+		}
+	}
+	return NULL;
+}
+
+/*
+ * implicit_race [SECONDS]: first touches of 2 MiB chunks through an
+ * implicit region (each creates a child) race with MADV_DONTNEED and
+ * mprotect of the same chunks (each empties the children, which are
+ * reclaimed, so the next read creates a new one). Every read is of mapped
+ * memory: it must succeed (EBUSY only if a fault lost to the invalidations
+ * for the whole timeout), never leak the layer's internal ESTALE.
+ */
+static int sc_implicit_race(int argc, char **argv)
+{
+	double secs = argc > 1 ? atof(argv[1]) : 5, t0;
+	struct irace r = { .nchunks = 16 };
+	struct sodp_odp_test_counters c;
+	unsigned long rounds = 0;
+	pthread_t rd[3];
+	size_t i, k;
+
+	dev_open();
+	r.mem = map_aligned(r.nchunks * HUGE_SZ, HUGE_SZ);
+	/* Base pages: a child's snapshot walks 512 of them (a wider window). */
+	madvise(r.mem, r.nchunks * HUGE_SZ, MADV_NOHUGEPAGE);
+	memset(r.mem, 1, r.nchunks * HUGE_SZ);
+	r.h = must_create(NULL, UINT64_MAX, RD);
+	for (i = 0; i < 3; i++)
+		pthread_create(&rd[i], NULL, irace_reader, &r);
+
+	t0 = now();
+	while (now() - t0 < secs) {
+		for (i = 0; i < r.nchunks; i++) {
+			uint8_t *ch = r.mem + i * HUGE_SZ;
+
+			madvise(ch, HUGE_SZ, MADV_DONTNEED);
+			for (k = 0; k < HUGE_SZ; k += 16 * PG)
+				ch[k] = 2;
+			if ((rounds + i) % 3 == 0) {
+				mprotect(ch, HUGE_SZ, PROT_READ);
+				sched_yield();
+				mprotect(ch, HUGE_SZ, PROT_READ | PROT_WRITE);
+			}
+		}
+		rounds++;
+	}
+	atomic_store(&r.stop, true);
+	for (i = 0; i < 3; i++)
+		pthread_join(rd[i], NULL);
+	c = odp_counters(r.h);
+	note("%lu rounds, %lu reads ok, %lu EBUSY, %lu ESTALE, %lu other, slowest %.3f s; %llu snapshot pages, %llu invalidations",
+	     rounds, atomic_load(&r.reads_ok), atomic_load(&r.reads_ebusy),
+	     atomic_load(&r.reads_estale), atomic_load(&r.reads_other),
+	     atomic_load(&r.worst), c.page_snapshot, c.page_invalidations);
+	expect(atomic_load(&r.reads_estale) == 0,
+	       "implicit race: no device read returned the layer's internal ESTALE",
+	       "%lu reads failed with ESTALE", atomic_load(&r.reads_estale));
+	expect(atomic_load(&r.reads_other) == 0,
+	       "implicit race: device reads of mapped memory only succeed (or EBUSY)",
+	       "%lu failed, e.g. %d (%s)", atomic_load(&r.reads_other), r.other_err,
+	       strerror(-r.other_err));
+	expect(atomic_load(&r.reads_ok) > 100 && rounds > 3,
+	       "implicit race: both sides made progress", "%lu reads, %lu rounds",
+	       atomic_load(&r.reads_ok), rounds);
+	expect(atomic_load(&r.worst) < 5,
+	       "implicit race: every read returned within 5 s", "slowest %.3f s",
+	       atomic_load(&r.worst));
+	expect(c.page_invalidations > rounds && c.page_snapshot > 0,
+	       "implicit race: children were invalidated and created again",
+	       "%llu invalidations, %llu snapshot pages", c.page_invalidations,
+	       c.page_snapshot);
+	expect(odp_destroy(r.h) == 0, "implicit race: destroy", "failed");
+	return 0;
+}
+
+/* Runs @fn in a child process; returns its wait status, or -1 if it was
+ * still running after @secs (then it is left running: *pid says which).
+ */
+static int run_child(int (*fn)(void *), void *arg, double secs, pid_t *pid,
+		     double *took)
+{
+	double t0 = now();
+	int st;
+
+	*pid = fork();
+	if (*pid < 0)
+		die("fork");
+	if (!*pid)
+		_exit(fn(arg));
+	while (now() - t0 < secs) {
+		if (waitpid(*pid, &st, WNOHANG) == *pid) {
+			*took = now() - t0;
+			return st;
+		}
+		usleep(10000);
+	}
+	*took = now() - t0;
+	return -1;
+}
+
+/* SIGKILLs @pid and returns how long it took to go, or -1 after @secs. */
+static double kill_and_reap(pid_t pid, double secs)
+{
+	double t0 = now();
+	int st;
+
+	kill(pid, SIGKILL);
+	while (now() - t0 < secs) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return now() - t0;
+		usleep(10000);
+	}
+	return -1;
+}
+
+#define HUGE_BASE	((uint8_t *)(1UL << 40))	/* 1 TiB, nothing mapped */
+
+static int child_nofault(void *arg)
+{
+	struct sodp_odp_test_counters c;
+	int h, ret;
+
+	(void)arg;
+	dev_open();
+	h = odp_implicit(RW);
+	if (h <= 0)
+		return 10;
+	ret = odp_prefetch(h, HUGE_BASE, 64UL << 40,
+			   SODP_ODP_TEST_PREFETCH_NO_FAULT, 0);
+	c = odp_counters(h);
+	if (ret)
+		return 11;
+	return c.children ? 12 : 0;
+}
+
+static int child_register(void *arg)
+{
+	int h;
+
+	dev_open();
+	h = odp_create(HUGE_BASE, *(uint64_t *)arg, RW);
+	return h > 0 ? 0 : 20;
+}
+
+/*
+ * huge: operations over huge ranges return promptly or can be killed.
+ * A NO_FAULT prefetch of 64 TiB through an implicit region (nothing there)
+ * creates no child and returns at once; the registration of a 256 GiB
+ * explicit region (its snapshot walks 131072 batches) dies within seconds
+ * of a SIGKILL.
+ */
+static int sc_huge(int argc, char **argv)
+{
+	uint64_t len = 256UL << 30;
+	double took, gone;
+	pid_t pid;
+	int st;
+
+	st = run_child(child_nofault, NULL, 20, &pid, &took);
+	if (st < 0) {
+		gone = kill_and_reap(pid, 20);
+		not_ok("NO_FAULT prefetch of 64 TiB through an implicit region returns promptly",
+		       "still running after %.1f s (%s)", took,
+		       gone < 0 ? "and not killable" : "killed");
+	} else {
+		expect(WIFEXITED(st) && WEXITSTATUS(st) == 0 && took < 10,
+		       "NO_FAULT prefetch of 64 TiB through an implicit region: 0 at once, no child created",
+		       "status %#x (10 create, 11 prefetch failed, 12 a child was created), %.1f s",
+		       st, took);
+	}
+
+	st = run_child(child_register, &len, 1, &pid, &took);
+	if (!expect(st < 0, "registration of a 256 GiB ODP region is still running after 1 s",
+		    "it ended already (status %#x after %.2f s): the kill below is not tested", st,
+		    took))
+		return 0;
+	gone = kill_and_reap(pid, 30);
+	expect(gone >= 0 && gone < 5, "... and a SIGKILL ends it within 5 s",
+	       gone < 0 ? "still there 30 s after SIGKILL" : "took %.1f s", gone);
+	return 0;
+}
+
+static long meminfo_kb(const char *key)
+{
+	char line[256];
+	long v = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		die("/proc/meminfo");
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, strlen(key)) && line[strlen(key)] == ':')
+			v = atol(line + strlen(key) + 1);
+	fclose(f);
+	return v;
+}
+
+/*
+ * memcg_reg LIMIT_BYTES: run inside a memory cgroup whose memory.max is
+ * LIMIT_BYTES. Two explicit regions of 128 GiB over nothing mapped must
+ * each succeed or fail with ENOMEM, and the kernel memory they take must
+ * stay within what the cgroup may charge (MemAvailable does not drop by
+ * more than the limit plus 16 MiB of noise).
+ */
+static int sc_memcg_reg(int argc, char **argv)
+{
+	long limit_kb = argc > 1 ? atol(argv[1]) / 1024 : 0, before, after;
+	uint64_t len = 128UL << 30;
+	int h[2], i, ok_n = 0;
+
+	if (!limit_kb)
+		die("usage: memcg_reg LIMIT_BYTES");
+	dev_open();
+	before = meminfo_kb("MemAvailable");
+	for (i = 0; i < 2; i++) {
+		h[i] = odp_create(HUGE_BASE + i * len * 2, len, RW);
+		expect(h[i] > 0 || h[i] == -ENOMEM,
+		       "registration of 128 GiB in a small memcg: succeeds or ENOMEM",
+		       "%d (%s)", h[i], strerror(h[i] < 0 ? -h[i] : 0));
+		ok_n += h[i] > 0;
+	}
+	after = meminfo_kb("MemAvailable");
+	note("%d of 2 registered; MemAvailable %ld -> %ld kB (limit %ld kB)", ok_n, before,
+	     after, limit_kb);
+	expect(before - after < limit_kb + 16384,
+	       "the registrations took no more memory than the memcg may charge",
+	       "MemAvailable dropped by %ld kB, memory.max is %ld kB", before - after,
+	       limit_kb);
+	return 0;
+}
+
+/*
+ * memcg_prefetch LIMIT_BYTES: inside the memcg, a synchronous prefetch of
+ * 64 GiB of PROT_READ memory (the huge zero page: almost free for the
+ * process) through an implicit region creates 32768 children. It must
+ * fail with ENOMEM (or the memcg's OOM killer ends this process) before
+ * the children take more than the cgroup may charge.
+ */
+static int sc_memcg_prefetch(int argc, char **argv)
+{
+	long limit_kb = argc > 1 ? atol(argv[1]) / 1024 : 0, before, after;
+	size_t len = 64UL << 30;
+	uint8_t *mem;
+	int h, ret;
+
+	if (!limit_kb)
+		die("usage: memcg_prefetch LIMIT_BYTES");
+	dev_open();
+	mem = mmap(NULL, len + HUGE_SZ, PROT_READ,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (mem == MAP_FAILED)
+		die("mmap 64 GiB");
+	mem = (uint8_t *)(((uintptr_t)mem + HUGE_SZ - 1) & ~(HUGE_SZ - 1));
+	madvise(mem, len, MADV_HUGEPAGE);
+	h = must_create(NULL, UINT64_MAX, RD);
+	before = meminfo_kb("MemAvailable");
+	note("prefetching 64 GiB through an implicit region");
+	ret = odp_prefetch(h, mem, len, SODP_ODP_TEST_PREFETCH, 0);
+	after = meminfo_kb("MemAvailable");
+	note("prefetch: %d; %llu children; MemAvailable %ld -> %ld kB (limit %ld kB)", ret,
+	     odp_counters(h).children, before, after, limit_kb);
+	expect(ret == 0 || ret == -ENOMEM, "prefetch of 64 GiB in a small memcg: 0 or ENOMEM",
+	       "%d (%s)", ret, strerror(-ret));
+	expect(before - after < limit_kb + 16384,
+	       "the children took no more memory than the memcg may charge",
+	       "MemAvailable dropped by %ld kB, memory.max is %ld kB", before - after,
+	       limit_kb);
+	return 0;
+}
+
 /* ---- table -------------------------------------------------------------- */
 
 struct scenario {
@@ -1596,6 +1904,10 @@ static const struct scenario scenarios[] = {
 	{ "implicit", sc_implicit, "implicit region over many 2 MiB children" },
 	{ "prefetch", sc_prefetch, "prefetch modes, sync and async" },
 	{ "inject", sc_inject, "allocation failures and EBUSY storms" },
+	{ "implicit_race", sc_implicit_race, "[SECONDS]: child creation vs DONTNEED/mprotect" },
+	{ "huge", sc_huge, "huge ranges: NO_FAULT prefetch returns, registration killable" },
+	{ "memcg_reg", sc_memcg_reg, "LIMIT: huge registrations inside a memcg" },
+	{ "memcg_prefetch", sc_memcg_prefetch, "LIMIT: huge implicit prefetch inside a memcg" },
 };
 
 int main(int argc, char **argv)

@@ -1403,6 +1403,10 @@ static int sc_state(int argc, char **argv)
 	o.retry_cnt = 5;
 	o.rnr_retry = 6;
 	expect_rc(to_rts(qp, &o), 0, "RTR -> RTS");
+	at = (struct ibv_qp_attr){ .qp_state = IBV_QPS_RTS,
+				   .cur_qp_state = IBV_QPS_RTS };
+	expect_rc(ibv_modify_qp(qp, &at, IBV_QP_STATE | IBV_QP_CUR_STATE), 0,
+		  "RTS -> RTS with IBV_QP_CUR_STATE RTS (right)");
 	expect_rc(to_state(qp, IBV_QPS_INIT), EINVAL, "RTS -> INIT: EINVAL");
 	expect_rc(to_state(qp, IBV_QPS_RTR), EINVAL, "RTS -> RTR: EINVAL");
 
@@ -1450,6 +1454,15 @@ static int sc_state(int argc, char **argv)
 	expect_rc(to_state(qp, IBV_QPS_ERR), 0, "-> ERR");
 	expect(qp_state(qp) == IBV_QPS_ERR, "query: ERR", "%d", qp_state(qp));
 	expect_rc(to_state(qp, IBV_QPS_RTS), EINVAL, "ERR -> RTS: EINVAL");
+	/* IBV_QP_CUR_STATE is a consistency check, never an override. */
+	at = (struct ibv_qp_attr){ .qp_state = IBV_QPS_RTS,
+				   .cur_qp_state = IBV_QPS_RTS };
+	if (is_sodp) {
+		expect_rc(ibv_modify_qp(qp, &at, IBV_QP_STATE | IBV_QP_CUR_STATE),
+			  EINVAL, "ERR -> RTS claiming IBV_QP_CUR_STATE RTS (wrong): EINVAL");
+		expect(qp_state(qp) == IBV_QPS_ERR, "... and the QP stays in ERR",
+		       "%d", qp_state(qp));
+	}
 	expect_rc(to_state(qp, IBV_QPS_RESET), 0, "ERR -> RESET");
 	expect_rc(to_state(qp, IBV_QPS_RESET), 0, "RESET -> RESET");
 	expect_rc(to_init(qp, RW), 0, "RESET -> INIT again");
