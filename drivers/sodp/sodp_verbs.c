@@ -7,6 +7,7 @@
  * query_port in the same change that makes it work.
  */
 
+#include <linux/cpumask.h>
 #include <linux/rtnetlink.h>
 #include <net/addrconf.h>
 #include <rdma/ib_addr.h>
@@ -310,7 +311,13 @@ int sodp_register_device(struct sodp_dev *sdev, const char *ibdev_name)
 	strscpy(ibdev->node_desc, "sodp", sizeof(ibdev->node_desc));
 	ibdev->node_type = RDMA_NODE_IB_CA;
 	ibdev->phys_port_cnt = 1;
-	ibdev->num_comp_vectors = 1;
+	/*
+	 * Completion events are raised in whichever context completes, so
+	 * a vector means nothing; but applications pass their CPU number as
+	 * one (UCX: its preferred CPU) and ib_uverbs refuses a vector past
+	 * num_comp_vectors with EINVAL: one per possible CPU, as rxe.
+	 */
+	ibdev->num_comp_vectors = num_possible_cpus();
 	ibdev->local_dma_lkey = 0;
 	addrconf_addr_eui48((unsigned char *)&ibdev->node_guid,
 			    ndev->dev_addr);
