@@ -117,16 +117,13 @@ sodp_mirrors() {
 # Private APT configuration: sources, lists and archives live in $SODP_CACHE/apt; the host's
 # /etc/apt and dpkg database are never touched. usage: sodp_apt_init SUITE...
 sodp_apt_init() {
-	local d=$SODP_CACHE/apt suite uri list='' keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+	local d=$SODP_CACHE/apt suite uri list='' keyring=${SODP_APT_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
 	[[ -r $keyring ]] || die "$keyring is missing (install debian-archive-keyring; run scripts/setup-host)"
 	sodp_mirrors
-	mkdir -p "$d/etc/sources.list.d" "$d/etc/preferences.d" "$d/lists/partial" \
+	mkdir -p "$d/etc/sources.list.d" "$d/etc/preferences.d" "$d/etc/apt.conf.d" "$d/lists/partial" \
 		"$d/cache/archives/partial" "$d/log"
 	for suite in "$@"; do
-		case "$suite" in
-		*-security) uri=$SODP_SECURITY_MIRROR ;;
-		*) uri=$SODP_MIRROR ;;
-		esac
+		uri=$(sodp_suite_uri "$suite")
 		list+="deb [signed-by=$keyring] $uri $suite main"$'\n'
 	done
 	if [[ ! -f $d/etc/sources.list || $(cat "$d/etc/sources.list") != "${list%$'\n'}" ]]; then
@@ -134,7 +131,13 @@ sodp_apt_init() {
 		mv "$d/etc/sources.list.tmp.$$" "$d/etc/sources.list"
 		rm -f "$d/lists/.updated"
 	fi
+	# The host's apt.conf.d is not read (Dir::Etc::parts): container images switch off the
+	# package cache there, which makes every apt-cache call parse all lists again (0.8 s each).
 	cat >"$d/apt.conf.tmp.$$" <<EOF
+Dir::Etc::main "/dev/null";
+Dir::Etc::parts "$d/etc/apt.conf.d";
+Dir::Cache::pkgcache "pkgcache.bin";
+Dir::Cache::srcpkgcache "srcpkgcache.bin";
 Dir::Etc::sourcelist "$d/etc/sources.list";
 Dir::Etc::sourceparts "$d/etc/sources.list.d";
 Dir::Etc::preferences "$d/etc/preferences";
@@ -153,22 +156,52 @@ EOF
 	export APT_CONFIG=$d/apt.conf
 }
 
-# Refresh the private package lists (once per process; callers hold no apt lock).
+# If apt's output OUT says that a mirror could not be reached, set APT_REASON to apt's words for
+# it (one line) and return 0.
+apt_unreachable_reason() { # OUT
+	APT_REASON=$(grep -m1 -E 'Could not (connect|resolve)|Temporary failure resolving|Connection (timed out|refused|failed)|No route to host|Network is unreachable|Unable to connect|Could not open TCP|Failed to connect' <<<"$1" |
+		sed -E 's/^[[:space:]]+//; s/^(Err|E|W):[0-9]* *//') || true
+	[[ -n $APT_REASON ]]
+}
+
+# Refresh the private package lists (once per process; callers hold no apt lock). apt-get update
+# goes on past a suite it cannot fetch; what happened to each is kept for sodp_apt_suite_state.
 sodp_apt_update() {
 	[[ ${SODP_APT_UPDATED:-0} == 1 ]] && return 0
-	local out
+	local out suite line
+	declare -gA SODP_APT_ERR=()
 	sodp_lock "$SODP_CACHE/apt/lock" "waiting for another apt-get update on $SODP_CACHE/apt"
-	if ! out=$(apt-get -q update 2>&1); then
-		printf '%s\n' "$out" >&2
-		die "apt-get update (private configuration $APT_CONFIG) failed"
-	fi
-	if grep -q '^[WE]:' <<<"$out"; then
-		grep '^[WE]:' <<<"$out" >&2
-		note "warning: apt-get update (private configuration $APT_CONFIG) reported problems"
-	fi
+	out=$(apt-get -q update 2>&1) || true
+	# "Err:N URI SUITE FILE" followed by an indented line that says why.
+	while IFS=$'\t' read -r suite line; do
+		[[ -n ${SODP_APT_ERR[$suite]:-} ]] || SODP_APT_ERR[$suite]=$line
+	done < <(awk '/^Err:/ { s = $3; getline; sub(/^[ \t]+/, ""); print s "\t" $0 }' <<<"$out")
 	touch "$SODP_CACHE/apt/lists/.updated"
 	sodp_unlock
 	SODP_APT_UPDATED=1
+}
+
+# The URI the private configuration fetches SUITE from.
+sodp_suite_uri() { # SUITE
+	case "$1" in
+	*-security) echo "$SODP_SECURITY_MIRROR" ;;
+	*) echo "$SODP_MIRROR" ;;
+	esac
+}
+
+# After sodp_apt_update, set SUITE_STATE to "ok" (SUITE was fetched), "missing" (the mirror
+# answered but has no such suite) or "unreachable" (the mirror did not answer); APT_REASON says
+# why for the latter two.
+# shellcheck disable=SC2034  # SUITE_STATE and APT_REASON are for the caller
+sodp_apt_suite_state() { # SUITE
+	local err=${SODP_APT_ERR[$1]:-}
+	if apt_unreachable_reason "$err"; then
+		SUITE_STATE=unreachable
+	elif [[ -z $err ]]; then
+		SUITE_STATE=ok APT_REASON=''
+	else
+		SUITE_STATE=missing APT_REASON=$err
+	fi
 }
 
 # Read kernels.conf. usage: sodp_conf SERIES -> sets K_SERIES K_SUITES K_LAYOUT K_CC K_KVER K_DEBVER K_FALLBACK
