@@ -8,6 +8,7 @@
  */
 
 #include <linux/cpumask.h>
+#include <linux/ethtool.h>
 #include <linux/rtnetlink.h>
 #include <net/addrconf.h>
 #include <rdma/ib_addr.h>
@@ -77,6 +78,32 @@ static enum ib_mtu sodp_active_mtu(struct net_device *ndev)
 	return mtu ? mtu : IB_MTU_256;
 }
 
+/*
+ * Width and speed from the netdev's link speed, as ib_core maps it. A
+ * netdev that does not know its speed (virtio-net by default) gets what
+ * ib_core would default to, 1X SDR, without asking ib_core: on 6.1 that
+ * logs "speed is unknown" at warning level on every query_port.
+ */
+static int sodp_port_speed(struct ib_device *ibdev, u32 port_num,
+			   struct net_device *ndev, struct ib_port_attr *attr)
+{
+	struct ethtool_link_ksettings ks = {};
+	bool known;
+
+	rtnl_lock();
+	known = !__ethtool_get_link_ksettings(ndev, &ks) &&
+		ks.base.speed != (u32)SPEED_UNKNOWN;
+	rtnl_unlock();
+	if (!known) {
+		attr->active_width = IB_WIDTH_1X;
+		attr->active_speed = IB_SPEED_SDR;
+		return 0;
+	}
+	/* Takes RTNL: nothing of ours is held here. */
+	return ib_get_eth_speed(ibdev, port_num, &attr->active_speed,
+				&attr->active_width);
+}
+
 static int sodp_query_port(struct ib_device *ibdev, u32 port_num,
 			   struct ib_port_attr *attr)
 {
@@ -99,9 +126,7 @@ static int sodp_query_port(struct ib_device *ibdev, u32 port_num,
 	attr->sm_lid = 0;
 	attr->lmc = 0;
 
-	/* Takes RTNL: nothing of ours is held here. */
-	return ib_get_eth_speed(ibdev, port_num, &attr->active_speed,
-				&attr->active_width);
+	return sodp_port_speed(ibdev, port_num, ndev, attr);
 }
 
 static int sodp_get_port_immutable(struct ib_device *ibdev, u32 port_num,
