@@ -23,7 +23,7 @@
 
 #include "sodp.h"
 
-/* qp_access_flags: what the responder checks (sodp_engine.c). */
+/* qp_access_flags: what the responder checks (sodp_engine.c) and keeps. */
 #define SODP_QP_ACCESS		(IB_ACCESS_REMOTE_WRITE | IB_ACCESS_REMOTE_READ | \
 				 IB_ACCESS_REMOTE_ATOMIC)
 
@@ -204,11 +204,13 @@ static int sodp_qp_check_attr(struct sodp_qp *qp, struct ib_qp_attr *attr,
 	    (attr->path_mtu < IB_MTU_256 || attr->path_mtu > IB_MTU_4096))
 		return -EINVAL;
 	/*
-	 * IB_ACCESS_LOCAL_WRITE means nothing for a QP, but applications
-	 * (perftest among them) pass it: accepted and ignored.
+	 * Many programs pass one mask for their MRs and QPs (LOCAL_WRITE,
+	 * ON_DEMAND, RELAXED_ORDERING... with the remote bits): every bit
+	 * this kernel's ib_core defines is accepted and only the remote bits
+	 * are kept, as mlx5 and rxe do; a bit it does not define is EINVAL.
 	 */
 	if ((mask & IB_QP_ACCESS_FLAGS) &&
-	    (attr->qp_access_flags & ~(SODP_QP_ACCESS | IB_ACCESS_LOCAL_WRITE)))
+	    (attr->qp_access_flags & ~IB_ACCESS_SUPPORTED))
 		return -EINVAL;
 	if ((mask & IB_QP_MAX_QP_RD_ATOMIC) &&
 	    attr->max_rd_atomic > SODP_MAX_RD_ATOMIC)

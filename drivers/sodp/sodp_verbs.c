@@ -7,6 +7,8 @@
  * query_port in the same change that makes it work.
  */
 
+#include <linux/cpumask.h>
+#include <linux/ethtool.h>
 #include <linux/rtnetlink.h>
 #include <net/addrconf.h>
 #include <rdma/ib_addr.h>
@@ -76,6 +78,32 @@ static enum ib_mtu sodp_active_mtu(struct net_device *ndev)
 	return mtu ? mtu : IB_MTU_256;
 }
 
+/*
+ * Width and speed from the netdev's link speed, as ib_core maps it. A
+ * netdev that does not know its speed (virtio-net by default) gets what
+ * ib_core would default to, 1X SDR, without asking ib_core: on 6.1 that
+ * logs "speed is unknown" at warning level on every query_port.
+ */
+static int sodp_port_speed(struct ib_device *ibdev, u32 port_num,
+			   struct net_device *ndev, struct ib_port_attr *attr)
+{
+	struct ethtool_link_ksettings ks = {};
+	bool known;
+
+	rtnl_lock();
+	known = !__ethtool_get_link_ksettings(ndev, &ks) &&
+		ks.base.speed != (u32)SPEED_UNKNOWN;
+	rtnl_unlock();
+	if (!known) {
+		attr->active_width = IB_WIDTH_1X;
+		attr->active_speed = IB_SPEED_SDR;
+		return 0;
+	}
+	/* Takes RTNL: nothing of ours is held here. */
+	return ib_get_eth_speed(ibdev, port_num, &attr->active_speed,
+				&attr->active_width);
+}
+
 static int sodp_query_port(struct ib_device *ibdev, u32 port_num,
 			   struct ib_port_attr *attr)
 {
@@ -98,9 +126,7 @@ static int sodp_query_port(struct ib_device *ibdev, u32 port_num,
 	attr->sm_lid = 0;
 	attr->lmc = 0;
 
-	/* Takes RTNL: nothing of ours is held here. */
-	return ib_get_eth_speed(ibdev, port_num, &attr->active_speed,
-				&attr->active_width);
+	return sodp_port_speed(ibdev, port_num, ndev, attr);
 }
 
 static int sodp_get_port_immutable(struct ib_device *ibdev, u32 port_num,
@@ -310,7 +336,13 @@ int sodp_register_device(struct sodp_dev *sdev, const char *ibdev_name)
 	strscpy(ibdev->node_desc, "sodp", sizeof(ibdev->node_desc));
 	ibdev->node_type = RDMA_NODE_IB_CA;
 	ibdev->phys_port_cnt = 1;
-	ibdev->num_comp_vectors = 1;
+	/*
+	 * Completion events are raised in whichever context completes, so
+	 * a vector means nothing; but applications pass their CPU number as
+	 * one (UCX: its preferred CPU) and ib_uverbs refuses a vector past
+	 * num_comp_vectors with EINVAL: one per possible CPU, as rxe.
+	 */
+	ibdev->num_comp_vectors = num_possible_cpus();
 	ibdev->local_dma_lkey = 0;
 	addrconf_addr_eui48((unsigned char *)&ibdev->node_guid,
 			    ndev->dev_addr);

@@ -420,6 +420,7 @@ int sodp_poll_cq(struct ibv_cq *ibcq, int num_entries, struct ibv_wc *wc);
 int sodp_req_notify_cq(struct ibv_cq *ibcq, int solicited_only);
 int sodp_resize_cq(struct ibv_cq *ibcq, int cqe);
 int sodp_destroy_cq(struct ibv_cq *ibcq);
+void sodp_cq_discard_qp_cqes(struct ibv_qp *ibqp);
 
 /* sodp_srq.c */
 struct ibv_srq *sodp_create_srq(struct ibv_pd *ibpd,

@@ -95,6 +95,55 @@ int sodp_poll_cq(struct ibv_cq *ibcq, int num_entries, struct ibv_wc *wc)
 	return n;
 }
 
+/*
+ * Discard the CQEs of QP @qpn that are still in the CQ, keeping the
+ * others in their order; for a QP that was reset or destroyed (after the
+ * kernel has acknowledged that, so it produces no more CQEs for it).
+ *
+ * The consumer owns the slots from cons to prod: the kernel writes a slot
+ * only while it is outside them and never reads one (resize_cq copies
+ * them, but runs under cq->lock, as this does). So, holding cq->lock
+ * against other pollers, the kept CQEs are moved up towards prod, newest
+ * first, and cons is advanced past the holes left at the bottom; the
+ * release store of cons hands those slots back to the kernel only after
+ * the moves. A CQE the kernel adds meanwhile lies at or past the prod
+ * read here and is not touched.
+ */
+static void sodp_cq_discard_qp(struct sodp_cq *cq, uint32_t qpn)
+{
+	const struct sodp_cqe *cqe;
+	uint32_t prod, from, to;
+	int64_t ready;
+
+	pthread_spin_lock(&cq->lock);
+	ready = sodp_cq_ready(cq);
+	if (ready <= 0)
+		goto out;
+	prod = cq->cons + (uint32_t)ready;
+	to = prod;
+	for (from = prod; from != cq->cons;) {
+		cqe = sodp_ring_slot(&cq->ring, --from);
+		if (cqe->qp_num == qpn)
+			continue;
+		if (--to != from)
+			memcpy(sodp_ring_slot(&cq->ring, to), cqe, sizeof(*cqe));
+	}
+	if (to != cq->cons) {
+		cq->cons = to;
+		sodp_cq_publish(cq);
+	}
+out:
+	pthread_spin_unlock(&cq->lock);
+}
+
+/* Discard a reset or destroyed QP's CQEs from its send and receive CQs. */
+void sodp_cq_discard_qp_cqes(struct ibv_qp *ibqp)
+{
+	sodp_cq_discard_qp(to_sodp_cq(ibqp->send_cq), ibqp->qp_num);
+	if (ibqp->recv_cq != ibqp->send_cq)
+		sodp_cq_discard_qp(to_sodp_cq(ibqp->recv_cq), ibqp->qp_num);
+}
+
 /* ------------------------------------------------------------------------
  * ibv_cq_ex polling: start_poll takes the lock, end_poll drops it. cur is
  * the CQE the read_* functions report; it stays in the ring (the kernel

@@ -733,8 +733,11 @@ int sodp_modify_qp(struct ibv_qp *ibqp, struct ibv_qp_attr *attr,
 	if (ret)
 		return ret;
 
-	if ((attr_mask & IBV_QP_STATE) && attr->qp_state == IBV_QPS_RESET)
+	/* As mlx5: a reset QP leaves no completion behind (sodp-abi.h). */
+	if ((attr_mask & IBV_QP_STATE) && attr->qp_state == IBV_QPS_RESET) {
 		sodp_qp_reset_indexes(to_sodp_qp(ibqp));
+		sodp_cq_discard_qp_cqes(ibqp);
+	}
 	return 0;
 }
 
@@ -756,6 +759,8 @@ int sodp_destroy_qp(struct ibv_qp *ibqp)
 	if (ret)
 		return ret;
 
+	/* Nor does a destroyed one: its number may come back. */
+	sodp_cq_discard_qp_cqes(ibqp);
 	sodp_qp_free(to_sodp_qp(ibqp));
 	return 0;
 }

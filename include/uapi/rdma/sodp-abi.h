@@ -64,6 +64,20 @@ struct sodp_alloc_pd_resp {
  *   CQ            kernel                   provider
  *   SQ, RQ, SRQ   provider                 kernel
  *
+ * The slots from cons to prod belong to the consumer, the others to the
+ * producer: the producer writes a slot only while it lies outside cons..
+ * prod and never reads one back (a CQ's RESIZE_CQ copies them, while the
+ * provider holds off its pollers); the consumer may read the slots it owns
+ * and also rewrite them. That is how a CQ loses the completions of a QP
+ * that is reset or destroyed (as mlx5 does): once the kernel has done the
+ * RESET or the destroy, it produces nothing more for that QP, and the
+ * provider, excluding its other pollers, reads prod (acquire), moves the
+ * CQEs of other QPs up towards prod (from the newest down, keeping their
+ * order), and stores cons past the holes this leaves at the bottom
+ * (release), which hands exactly those slots back to the kernel. The
+ * kernel may add CQEs meanwhile: they lie at or past the prod read, and
+ * are neither moved nor lost.
+ *
  * Userspace owns this memory and may scribble on it at any time. The
  * kernel never trusts it: it reads each index once, rejects one that is
  * impossible (more than 'entries' ahead), copies a WQE out of its slot
@@ -208,7 +222,8 @@ struct sodp_create_cq_resp {
  * sets each ring's cons to the prod it reads then (indexes keep running,
  * nothing restarts at 0), clears SODP_RING_F_ERROR and sets
  * SODP_RING_F_IDLE; the provider keeps its prod and treats both queues as
- * empty.
+ * empty. After a RESET or a destroy the provider removes the QP's CQEs
+ * from its send and receive CQs (see the ring ownership above).
  */
 struct sodp_create_qp_resp {
 	__aligned_u64 sq_mmap_offset;
